@@ -1,0 +1,94 @@
+"""Built-in schema operations, one module per family, and the Operation protocol."""
+
+from reinhardt_migrations.pure.operations.base import BaseOperation, Footprint, Operation
+from reinhardt_migrations.pure.operations.fields import (
+    AddField,
+    AlterField,
+    RemoveField,
+    RenameField,
+)
+from reinhardt_migrations.pure.operations.indexes import (
+    AddConstraint,
+    AddIndex,
+    RemoveConstraint,
+    RemoveIndex,
+    RenameIndex,
+)
+from reinhardt_migrations.pure.operations.models import (
+    AlterModelOptions,
+    AlterModelTable,
+    AlterUniqueTogether,
+    ColumnDefinition,
+    CreateModel,
+    CreateTable,
+    DeleteModel,
+    RenameModel,
+)
+from reinhardt_migrations.pure.operations.postgres import (
+    CreateCollation,
+    CreateExtension,
+    DropExtension,
+    RemoveCollation,
+)
+from reinhardt_migrations.pure.operations.special import RunCode, RunSQL, SeparateDatabaseAndState
+
+__all__ = [
+    "BUILTIN_OPERATIONS",
+    "AddConstraint",
+    "AddField",
+    "AddIndex",
+    "AlterField",
+    "AlterModelOptions",
+    "AlterModelTable",
+    "AlterUniqueTogether",
+    "BaseOperation",
+    "ColumnDefinition",
+    "CreateCollation",
+    "CreateExtension",
+    "CreateModel",
+    "CreateTable",
+    "DeleteModel",
+    "DropExtension",
+    "Footprint",
+    "Operation",
+    "RemoveCollation",
+    "RemoveConstraint",
+    "RemoveField",
+    "RemoveIndex",
+    "RenameField",
+    "RenameIndex",
+    "RenameModel",
+    "RunCode",
+    "RunSQL",
+    "SeparateDatabaseAndState",
+]
+
+#: Every built-in operation class by its serialized kind.
+BUILTIN_OPERATIONS: dict[str, type[BaseOperation]] = {
+    cls.kind: cls
+    for cls in (
+        CreateModel,
+        DeleteModel,
+        RenameModel,
+        AlterModelTable,
+        AlterModelOptions,
+        AlterUniqueTogether,
+        CreateTable,
+        AddField,
+        RemoveField,
+        AlterField,
+        RenameField,
+        AddIndex,
+        RemoveIndex,
+        RenameIndex,
+        AddConstraint,
+        RemoveConstraint,
+        RunSQL,
+        RunCode,
+        SeparateDatabaseAndState,
+        CreateExtension,
+        DropExtension,
+        CreateCollation,
+        RemoveCollation,
+    )
+}

@@ -1,0 +1,3 @@
+"""Database backends behind one small protocol."""
+
+__all__: list[str] = []

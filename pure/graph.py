@@ -11,13 +11,18 @@ Building (``from_migrations``) validates everything once: duplicate keys, depend
 on unknown migrations, cycles. It then computes ONE deterministic order of all nodes,
 ``lexicographical_topological_sort`` keyed on ``(app, name)``. Plans never sort again:
 
-- forwards: the targets' ancestors are found in one multi-source BFS, and the plan is
-  the global order restricted to them, minus what is applied. For an ancestor-closed
+- forwards: one search from the targets through their unapplied dependencies (the
+  history of an applied migration counts as applied; ``check_consistent`` verifies
+  that), then the global order restricted to what it found. For an ancestor-closed
   set S this restriction *is* the lexicographical topological sort of the subgraph S
   (at each step the smallest ready node of S is also the smallest ready node of the
-  whole graph that lies in S), so a plan depends only on the targets' history.
-- backwards: the descendants of the starting nodes, in the reverse global order,
-  keeping only what is applied; dependents always come before their dependencies.
+  whole graph that lies in S), so a plan from nothing depends only on the targets'
+  history, never on unrelated migrations.
+- backwards: one search for the dependents of the starting nodes, in the reverse global
+  order, keeping only what is applied; dependents always come before their dependencies.
+
+Both searches walk parent and child tuples precomputed when the graph is built, so a
+plan costs O(nodes + edges) however many targets it has.
 
 Squashed migrations (``replaces``) follow Django. The graph built from files holds
 both a squash and the migrations it replaces; ``resolved(applied)`` decides, for each
@@ -37,7 +42,7 @@ children of ``name`` in its app and everything depending on them (Django semanti
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence, Set
+from collections.abc import Iterable, Mapping, Sequence, Set
 from typing import Any, NoReturn, TypeAlias
 
 import attrs
@@ -54,7 +59,8 @@ from reinhardt_migrations.pure.migration import Migration, MigrationKey
 
 __all__ = ["ZERO", "MigrationGraph", "PlanStep"]
 
-#: The migration name that means "before the first migration of the app".
+#: The migration name that means "before the first migration of the app" in a target
+#: (so no migration can be targeted under the name ``zero`` itself).
 ZERO = "zero"
 
 _Graph: TypeAlias = "nx.DiGraph[MigrationKey]"
@@ -77,13 +83,26 @@ class PlanStep:
 class MigrationGraph:
     """The dependency graph of a project's migrations; frozen, built by ``from_migrations``."""
 
-    __slots__ = ("_graph", "_migrations", "_order", "_replacements", "_resolutions", "_squash_of")
+    __slots__ = (
+        "_children",
+        "_graph",
+        "_migrations",
+        "_order",
+        "_parents",
+        "_replacements",
+        "_resolutions",
+        "_squash_of",
+        "_squashes",
+    )
 
     _graph: _Graph
     _migrations: dict[MigrationKey, Migration]
     _order: tuple[MigrationKey, ...]
+    _parents: dict[MigrationKey, tuple[MigrationKey, ...]]
+    _children: dict[MigrationKey, tuple[MigrationKey, ...]]
     _replacements: dict[MigrationKey, tuple[MigrationKey, ...]]
     _squash_of: dict[MigrationKey, MigrationKey]
+    _squashes: tuple[MigrationKey, ...]
     _resolutions: dict[tuple[bool, ...], MigrationGraph]
 
     def __init__(self, migrations: Iterable[Migration] = ()) -> None:
@@ -107,8 +126,11 @@ class MigrationGraph:
             "_graph": graph,
             "_migrations": migrations,
             "_order": _ordered(graph),
+            "_parents": {key: tuple(near) for key, near in graph.reverse(copy=False).adjacency()},
+            "_children": {key: tuple(near) for key, near in graph.adjacency()},
             "_replacements": replacements,
             "_squash_of": squash_of,
+            "_squashes": tuple(key for key, migration in migrations.items() if migration.replaces),
             "_resolutions": {},
         }
         for name, value in fields.items():
@@ -182,20 +204,20 @@ class MigrationGraph:
 
     def leaf_nodes(self, app: str | None = None) -> tuple[MigrationKey, ...]:
         """Return the sorted migrations no other migration of their app depends on."""
-        graph = self._fresh()._graph
+        children = self._fresh()._children
         return tuple(
             key
-            for key in sorted(graph)
-            if (app is None or key[0] == app) and all(c[0] != key[0] for c in graph.succ[key])
+            for key in sorted(children)
+            if (app is None or key[0] == app) and all(child[0] != key[0] for child in children[key])
         )
 
     def root_nodes(self, app: str | None = None) -> tuple[MigrationKey, ...]:
         """Return the sorted migrations that depend on no other migration of their app."""
-        graph = self._fresh()._graph
+        parents = self._fresh()._parents
         return tuple(
             key
-            for key in sorted(graph)
-            if (app is None or key[0] == app) and all(p[0] != key[0] for p in graph.pred[key])
+            for key in sorted(parents)
+            if (app is None or key[0] == app) and all(parent[0] != key[0] for parent in parents[key])
         )
 
     def conflicts(self) -> dict[str, tuple[str, ...]]:
@@ -221,7 +243,7 @@ class MigrationGraph:
         """Return the graph a database with ``applied`` sees: each squash used or dropped.
 
         Raises:
-            UnknownMigration: a partly applied squash replaces a migration that is missing.
+            UnknownMigration: a partly applied squash replaces an unapplied migration that is missing.
             CircularDependency: repointing the edges of a squash closes a cycle.
         """
         return self._resolution(applied, _NOTHING)
@@ -248,6 +270,11 @@ class MigrationGraph:
             use = squash not in drop and (squash_done or not any(statuses))
             if use and squash_done:
                 done.add(squash)
+            elif not use:
+                # Dropping the squash means applying what it replaces: their files must exist.
+                for key in replaced:
+                    if key not in self._migrations and key not in applied:
+                        raise UnknownMigration(key, wanted_by=squash, relation="replaced by")
             decisions.append(use)
         signature = tuple(decisions)
         cached = self._resolutions.get(signature)
@@ -266,18 +293,14 @@ class MigrationGraph:
                 for key in present:
                     del migrations[key]
                 continue
-            for key in replaced:
-                if key not in self._migrations:
-                    raise UnknownMigration(key, wanted_by=squash, relation="replaced by")
             _unfold(graph, squash, present)
             del migrations[squash]
         return MigrationGraph._from_parts(graph, migrations)
 
     def _applied_in(self, applied: Set[MigrationKey]) -> frozenset[MigrationKey]:
-        migrations = self._migrations
-        done = {key for key in applied if key in migrations}
-        for key, migration in migrations.items():
-            if migration.replaces and key not in done and all(old in applied for old in migration.replaces):
+        done = {key for key in applied if key in self._migrations}
+        for key in self._squashes:
+            if all(old in applied for old in self._migrations[key].replaces):
                 done.add(key)
         return frozenset(done)
 
@@ -288,14 +311,13 @@ class MigrationGraph:
 
         Raises:
             InconsistentHistory: naming the first such migration in planning order.
-            UnknownMigration: a partly applied squash replaces a migration that is missing.
+            UnknownMigration: a squash cannot be resolved (see ``resolved``).
         """
         graph = self.resolved(applied)
         done = graph._applied_in(applied)
-        pred = graph._graph.pred
         for key in graph._order:
             if key in done:
-                for parent in sorted(pred[key]):
+                for parent in sorted(graph._parents[key]):
                     if parent not in done:
                         raise InconsistentHistory(key, parent)
 
@@ -308,8 +330,10 @@ class MigrationGraph:
     ) -> tuple[MigrationKey, ...]:
         """Return the keys to apply, in order, to reach ``target`` (None: every leaf).
 
+        The history of an applied migration counts as applied (``check_consistent`` verifies it).
+
         Raises:
-            UnknownMigration: the target does not exist.
+            UnknownMigration: the target does not exist, or a squash cannot be resolved.
         """
         if target is None:
             graph = self.resolved(applied)
@@ -330,7 +354,8 @@ class MigrationGraph:
         ``name`` in its app and everything that depends on them.
 
         Raises:
-            UnknownMigration: the target (or the app, for zero) does not exist.
+            UnknownMigration: the target (or the app, for zero) does not exist, or a squash
+                cannot be resolved.
         """
         graph, (goal,), done = self._prepare((target,), applied)
         return graph._backwards(graph._back_to(goal), done)
@@ -345,7 +370,7 @@ class MigrationGraph:
         A zero target or an applied target goes backwards; any other goes forwards.
 
         Raises:
-            UnknownMigration: a target does not exist.
+            UnknownMigration: a target does not exist, or a squash cannot be resolved.
         """
         if targets is None:
             return tuple(PlanStep(key) for key in self.forwards_plan(None, applied))
@@ -369,10 +394,9 @@ class MigrationGraph:
         applied: Set[MigrationKey],
     ) -> tuple[MigrationGraph, tuple[MigrationKey, ...], frozenset[MigrationKey]]:
         """Check the targets, resolve squashes, and map targets onto the resolved graph."""
-        apps = {app for app, _ in self._migrations}
         for target in targets:
             if target[1] == ZERO:
-                if target[0] not in apps:
+                if not any(key[0] == target[0] for key in self._order):
                     raise UnknownMigration(target)
             elif target not in self._migrations:
                 raise UnknownMigration(target)
@@ -396,7 +420,7 @@ class MigrationGraph:
         app = goal[0]
         if goal[1] == ZERO:
             return [key for key in self._order if key[0] == app]
-        return sorted(child for child in self._graph.succ[goal] if child[0] == app)
+        return sorted(child for child in self._children[goal] if child[0] == app)
 
     def _forwards(
         self,
@@ -405,8 +429,8 @@ class MigrationGraph:
     ) -> tuple[MigrationKey, ...]:
         if targets is None:
             return tuple(key for key in self._order if key not in done)
-        needed = _reachable(self._graph.reverse(copy=False), targets)
-        return tuple(key for key in self._order if key in needed and key not in done)
+        needed = _reachable(self._parents, targets, stop=done)
+        return tuple(key for key in self._order if key in needed)
 
     def _backwards(
         self,
@@ -415,11 +439,11 @@ class MigrationGraph:
     ) -> tuple[MigrationKey, ...]:
         if not sources:
             return ()
-        doomed = _reachable(self._graph, sources)
+        doomed = _reachable(self._children, sources)
         return tuple(key for key in reversed(self._order) if key in doomed and key in done)
 
 
-# -- networkx stays below this line ---------------------------------------------------
+# -- helpers; networkx stays in this module ---------------------------------------------------
 
 
 def _graph_of(
@@ -472,9 +496,20 @@ def _cycle_in(graph: _Graph) -> tuple[MigrationKey, ...]:
     return tuple(path[start:] + path[:start])
 
 
-def _reachable(graph: _Graph, sources: Sequence[MigrationKey]) -> set[MigrationKey]:
-    """Return ``sources`` and every node reachable from them, in one multi-source BFS."""
-    return {key for layer in nx.bfs_layers(graph, list(sources)) for key in layer}
+def _reachable(
+    edges: Mapping[MigrationKey, tuple[MigrationKey, ...]],
+    sources: Iterable[MigrationKey],
+    stop: Set[MigrationKey] = _NOTHING,
+) -> set[MigrationKey]:
+    """Return the ``sources`` and the nodes ``edges`` lead to from them, never through ``stop``."""
+    found = {key for key in sources if key not in stop}
+    pending = list(found)
+    while pending:
+        for key in edges[pending.pop()]:
+            if key not in found and key not in stop:
+                found.add(key)
+                pending.append(key)
+    return found
 
 
 def _fold(graph: _Graph, squash: MigrationKey, replaced: Sequence[MigrationKey]) -> None:

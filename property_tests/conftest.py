@@ -1,0 +1,26 @@
+"""Hypothesis profiles: "ci" keeps the run bounded, "dev" searches longer (run by hand).
+
+Select with HYPOTHESIS_PROFILE=dev; the default is "ci". Failures print the
+reproduction blob and seed.
+"""
+
+import os
+
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=50,
+    deadline=None,
+    print_blob=True,
+    derandomize=False,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "dev",
+    max_examples=1000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

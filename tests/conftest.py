@@ -56,21 +56,6 @@ POSTGRESQL_OS_USER = "postgres"
 """Who runs PostgreSQL when the tests run as root (Debian's postgresql package creates it)."""
 
 
-def _load_hypothesis_profile() -> None:
-    """Load the hypothesis profile named by HYPOTHESIS_PROFILE (CI sets ``ci``)."""
-    profile = os.environ.get("HYPOTHESIS_PROFILE")
-    if not profile:
-        return
-    try:
-        from hypothesis import settings
-    except ImportError:
-        return
-    settings.load_profile(profile)
-
-
-_load_hypothesis_profile()
-
-
 @dataclass(frozen=True)
 class Server:
     """A database server started for this test session."""
@@ -160,6 +145,20 @@ def _write_pg_ctl_wrapper(path: Path, pg_ctl: str, os_user: str) -> Path:
     return path
 
 
+def _startup_failure(error: Exception, logfile: Path) -> str:
+    """Describe why a server did not start, with the end of its log."""
+    try:
+        log_tail = "".join(logfile.read_text(errors="replace").splitlines(keepends=True)[-15:])
+    except OSError:
+        log_tail = "(no log)\n"
+    return f"{_describe(error)}\n--- end of {logfile} ---\n{log_tail}"
+
+
+def _describe(error: Exception) -> str:
+    """One readable line for an error (mirakuru's exception reprs can recurse forever)."""
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
 @pytest.fixture(scope="session")
 def postgresql_proc() -> Iterator[PostgreSQLExecutor]:
     """Start PostgreSQL on 127.0.0.1 and a free port, with a template database.
@@ -193,12 +192,14 @@ def postgresql_proc() -> Iterator[PostgreSQLExecutor]:
             dbname=POSTGRESQL_DATABASE,
             # Throwaway cluster: durability off, loopback only.
             postgres_options=(
-                "-c listen_addresses=127.0.0.1 -c fsync=off "
-                "-c synchronous_commit=off -c full_page_writes=off"
+                "-c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
             ),
         )
         try:
-            executor.start()
+            try:
+                executor.start()
+            except Exception as error:
+                raise RuntimeError(_startup_failure(error, Path(executor.logfile))) from error
             DatabaseJanitor(
                 user=executor.user,
                 host=executor.host,
@@ -229,7 +230,7 @@ def postgresql_server(request: pytest.FixtureRequest) -> Server:
     except Exception as error:
         if _servers_required():
             raise
-        _server_unavailable("PostgreSQL", f"it did not start: {error!r}")
+        _server_unavailable("PostgreSQL", f"it did not start: {_describe(error)}")
     assert row is not None
     return Server("postgresql", executor.host, executor.port, executor.user, str(row[0]))
 
@@ -332,7 +333,7 @@ def _allow_root_over_tcp(executor: MySQLExecutor) -> str:
 
 
 @pytest.fixture(scope="session")
-def mysql_server(request: pytest.FixtureRequest) -> Server:
+def mysql_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Server:
     """The session's MariaDB/MySQL server; skips (or fails, in CI) if it cannot start."""
     problem = _mysql_problem()
     if problem is not None:
@@ -343,15 +344,16 @@ def mysql_server(request: pytest.FixtureRequest) -> Server:
     except Exception as error:
         if _servers_required():
             raise
-        _server_unavailable("MariaDB/MySQL", f"it did not start: {error!r}")
+        log_dir = tmp_path_factory.getbasetemp() / "pytest-mysql-mysql_proc*"
+        _server_unavailable(
+            "MariaDB/MySQL", f"it did not start: {_describe(error)} (server log in {log_dir})"
+        )
     return Server("mysql", executor.host, executor.port, "root", version)
 
 
 def _mysql_admin_connection(server: Server) -> pymysql.Connection:
     """A root connection with no default database, for creating and dropping them."""
-    return pymysql.connect(
-        host=server.host, port=server.port, user=server.user, autocommit=True
-    )
+    return pymysql.connect(host=server.host, port=server.port, user=server.user, autocommit=True)
 
 
 @pytest.fixture
@@ -361,9 +363,7 @@ def mysql_url(mysql_server: Server, request: pytest.FixtureRequest) -> Iterator[
     admin = _mysql_admin_connection(mysql_server)
     try:
         with admin.cursor() as cursor:
-            cursor.execute(
-                f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
-            )
+            cursor.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         yield mysql_server.url(name)
         with admin.cursor() as cursor:
             # A connection the test leaked, holding a lock, would block the DROP.
@@ -380,9 +380,7 @@ def mysql_url(mysql_server: Server, request: pytest.FixtureRequest) -> Iterator[
 
 
 @pytest.fixture
-def mysql_conn(
-    mysql_server: Server, mysql_url: str
-) -> Iterator[pymysql.Connection]:
+def mysql_conn(mysql_server: Server, mysql_url: str) -> Iterator[pymysql.Connection]:
     """An open PyMySQL connection to the test's fresh database."""
     connection = pymysql.connect(
         host=mysql_server.host,

@@ -18,8 +18,7 @@ def test_postgresql_url_names_a_fresh_database_on_loopback(
     assert postgresql_url.startswith("postgresql://postgres@127.0.0.1:")
     with psycopg.connect(postgresql_url) as connection:
         row = connection.execute(
-            "SELECT current_database(), count(*) FROM information_schema.tables "
-            "WHERE table_schema = 'public'"
+            "SELECT current_database(), count(*) FROM information_schema.tables WHERE table_schema = 'public'"
         ).fetchone()
     assert row is not None
     assert postgresql_url.endswith(f"/{row[0]}")
@@ -47,7 +46,9 @@ def test_postgresql_server_reports_its_version(
     assert int(str(row[1])) >= 140000
 
 
-def test_each_postgresql_test_gets_its_own_database(postgresql_conn: psycopg.Connection[tuple[object, ...]]) -> None:
+def test_each_postgresql_test_gets_its_own_database(
+    postgresql_conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
     """The table made by another test is not here."""
     row = postgresql_conn.execute("SELECT to_regclass('author')").fetchone()
     assert row == (None,)
@@ -73,10 +74,9 @@ def test_mysql_conn_creates_inserts_and_selects(mysql_conn: pymysql.Connection) 
     """An InnoDB table round-trips rows, inside a committed transaction."""
     with mysql_conn.cursor() as cursor:
         cursor.execute(
-            "CREATE TABLE author (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL) "
-            "ENGINE=InnoDB"
+            "CREATE TABLE author (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL) ENGINE=InnoDB"
         )
-        cursor.executemany("INSERT INTO author (name) VALUES (%s)", ["Ada", "Grace"])
+        cursor.executemany("INSERT INTO author (name) VALUES (%s)", [("Ada",), ("Grace",)])
         mysql_conn.commit()
         cursor.execute("SELECT id, name FROM author ORDER BY id")
         assert cursor.fetchall() == ((1, "Ada"), (2, "Grace"))
@@ -99,9 +99,7 @@ def test_each_mysql_test_gets_its_own_database(mysql_conn: pymysql.Connection) -
 
 
 @pytest.mark.parametrize("scheme", ["postgresql", "mysql"])
-def test_server_fixture_describes_the_running_server(
-    scheme: str, request: pytest.FixtureRequest
-) -> None:
+def test_server_fixture_describes_the_running_server(scheme: str, request: pytest.FixtureRequest) -> None:
     """The session Server value names the scheme, loopback host and a version."""
     server = request.getfixturevalue(f"{scheme}_server")
     assert server.scheme == scheme

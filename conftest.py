@@ -1,4 +1,4 @@
-"""Hypothesis profiles: "ci" keeps the run bounded, "dev" searches longer (run by hand).
+"""Shared pytest set-up. Hypothesis profiles: "ci" keeps the run bounded, "dev" searches longer.
 
 Select with HYPOTHESIS_PROFILE=dev; the default is "ci". Failures print the
 reproduction blob and seed.

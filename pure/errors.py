@@ -20,6 +20,7 @@ inherits it too (``LookupError`` for unknown names, ``ValueError`` for bad value
     │   └── DanglingRelation
     ├── IrreversibleOperation
     ├── SerializationError           (ValueError)
+    ├── LawViolation                                an operation breaks a law (pure/laws.py)
     ├── GraphError
     │   ├── CircularDependency
     │   ├── ConflictingLeaves
@@ -27,8 +28,11 @@ inherits it too (``LookupError`` for unknown names, ``ValueError`` for bad value
     │   ├── DuplicateMigration       (ValueError)
     │   └── InconsistentHistory
     ├── AutodetectorError
-    │   └── MissingOneOffDefault
-    └── UnsupportedOperation                        not expressible on a dialect
+    │   ├── MissingOneOffDefault
+    │   ├── ConflictingRenameHints
+    │   └── UnorderableChanges
+    ├── UnsupportedOperation                        not expressible on a dialect
+    └── UnknownDialect               (LookupError)  no SQL dialect of that name
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ __all__ = [
     "AutodetectorError",
     "CircularDependency",
     "ConflictingLeaves",
+    "ConflictingRenameHints",
     "DanglingRelation",
     "DuplicateMigration",
     "DuplicateObjectName",
@@ -49,15 +54,18 @@ __all__ = [
     "InvalidOperation",
     "InvalidValue",
     "IrreversibleOperation",
+    "LawViolation",
     "MigrationError",
     "MissingOneOffDefault",
     "ModelAlreadyExists",
     "SerializationError",
     "UnknownConstraint",
+    "UnknownDialect",
     "UnknownField",
     "UnknownIndex",
     "UnknownMigration",
     "UnknownModel",
+    "UnorderableChanges",
     "UnsupportedOperation",
 ]
 
@@ -182,14 +190,18 @@ class UnknownConstraint(InvalidOperation, LookupError):
 class DuplicateObjectName(InvalidOperation):
     """Two database objects (indexes, constraints, tables) would share one name."""
 
-    def __init__(self, app_label: str, model: str, name: str, kind: str) -> None:
+    def __init__(
+        self, app_label: str, model: str, name: str, kind: str, owner: str | None = None
+    ) -> None:
         self.app_label = app_label
         self.model = model
         self.name = name
         self.kind = kind
+        self.owner = owner
+        where = f"by {owner}" if owner else "in this project"
         super().__init__(
-            f"The {kind} name {name!r} on {_model_label(app_label, model)} is already used "
-            "in this project. Give the new object another name."
+            f"The {kind} name {name!r} of {_model_label(app_label, model)} is already used "
+            f"{where}. Give one of them another name."
         )
 
 
@@ -228,6 +240,21 @@ class SerializationError(MigrationError, ValueError):
         self.where = where
         self.problem = problem
         super().__init__(f"{where}: {problem}.")
+
+
+class LawViolation(MigrationError):
+    """An operation breaks one of the laws every operation obeys (see pure/laws.py)."""
+
+    def __init__(self, law: str, operation: str, problem: str, state: str = "") -> None:
+        self.law = law
+        self.operation = operation
+        self.problem = problem
+        self.state = state
+        on = f" on a state of {state}" if state else ""
+        super().__init__(
+            f"Operation {operation} breaks the law {law!r}{on}: {problem}. Fix the operation "
+            "(for a custom operation, its state_forwards, describe or attrs fields), then check again."
+        )
 
 
 class GraphError(MigrationError):
@@ -328,6 +355,32 @@ class MissingOneOffDefault(AutodetectorError):
         )
 
 
+class ConflictingRenameHints(AutodetectorError):
+    """Two models or fields name the same ``previous_name``."""
+
+    def __init__(self, app_label: str, model: str, previous_name: str, claimants: Sequence[str]) -> None:
+        self.app_label = app_label
+        self.model = model
+        self.previous_name = previous_name
+        self.claimants = tuple(claimants)
+        where = f"fields of {_model_label(app_label, model)}" if model else f"models of app {app_label!r}"
+        super().__init__(
+            f"The {where} {', '.join(self.claimants)} all say previous_name={previous_name!r}; "
+            "only one of them can be the renamed one. Remove the hint from the others."
+        )
+
+
+class UnorderableChanges(AutodetectorError):
+    """The detected operations depend on each other in a cycle (e.g. two tables swap names)."""
+
+    def __init__(self, operations: Sequence[str]) -> None:
+        self.operations = tuple(operations)
+        super().__init__(
+            f"Cannot order these operations, each needs another to run first: {'; '.join(self.operations)}. "
+            "Make the change in two steps (run makemigrations after the first half)."
+        )
+
+
 class UnsupportedOperation(MigrationError):
     """An operation a dialect cannot express."""
 
@@ -335,3 +388,15 @@ class UnsupportedOperation(MigrationError):
         self.dialect = dialect
         self.operation = operation
         super().__init__(f"{operation} cannot run on {dialect}: {reason}. Nothing was run.")
+
+
+class UnknownDialect(MigrationError, LookupError):
+    """A dialect name or database URL scheme that no SQL dialect answers to."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        self.name = name
+        self.known = tuple(known)
+        super().__init__(
+            f"No SQL dialect for {name!r}. Known dialects: {', '.join(self.known)}. Check the "
+            "database URL (e.g. 'sqlite:///db.sqlite3')."
+        )

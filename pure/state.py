@@ -54,6 +54,14 @@ def _default_db_table(instance: ModelState) -> str:
 
 def named_field(field: FieldState, table: str) -> FieldState:
     """Return ``field`` with its database object names filled in for ``table``."""
+    relation = field.relation
+    # Fast path (every model change re-checks every field): nothing left to name.
+    if (
+        (relation is None or (relation.kind != "many_to_many" and relation.constraint_name is not None))
+        and (not field.unique or field.primary_key or field.unique_name is not None)
+        and (not field.db_index or field.index_name is not None)
+    ):
+        return field
     column = field.column
     if column is None:
         if field.relation is not None and field.relation.db_table is None and field.relation.through is None:
@@ -90,13 +98,13 @@ def _check_model(model: ModelState) -> None:
             seen_columns.add(column)
     names: set[str] = set()
     for index in model.indexes:
-        _check_fields_exist(model, index.field_names)
+        _check_fields_exist(model, seen_fields, index.field_names)
         _claim(model, names, index.name, "index")
     for constraint in model.constraints:
-        _check_fields_exist(model, constraint.fields)
+        _check_fields_exist(model, seen_fields, constraint.fields)
         _claim(model, names, constraint.name, "constraint")
     for entry in model.unique_together:
-        _check_fields_exist(model, entry.fields)
+        _check_fields_exist(model, seen_fields, entry.fields)
 
 
 def _claim(model: ModelState, names: set[str], name: str, kind: str) -> None:
@@ -105,9 +113,9 @@ def _claim(model: ModelState, names: set[str], name: str, kind: str) -> None:
     names.add(name)
 
 
-def _check_fields_exist(model: ModelState, fields: Iterable[str]) -> None:
+def _check_fields_exist(model: ModelState, known: set[str], fields: Iterable[str]) -> None:
     for name in fields:
-        if model.field_or_none(name) is None:
+        if name not in known:
             raise UnknownField(model.app_label, model.name, name)
 
 
@@ -222,6 +230,10 @@ class ModelState:
             InvalidValue: an index, constraint or unique_together entry still uses it.
         """
         self.field(name)
+        users = self.uses_field(name)
+        if users:
+            problem = f"still used by {', '.join(users)}; remove those first"
+            raise InvalidValue(f"removal of field {self.label}.{name}", problem)
         return attrs.evolve(self, fields=tuple(f for f in self.fields if f.name != name))
 
     def renamed_field(self, old: str, new: str) -> ModelState:
@@ -361,7 +373,8 @@ class ProjectState:
         if self.referrers is None or self.tables is None:
             referrers: dict[ModelKey, set[ModelKey]] = {}
             tables: dict[str, ModelKey] = {}
-            for key, model in self.models.items():
+            # Sorted, so the model an error names does not depend on hash order.
+            for key, model in sorted(self.models.items()):
                 if model.key != key:
                     raise InvalidValue("ProjectState.models", f"{key!r} holds model {model.label}")
                 if model.db_table in tables:
@@ -370,7 +383,8 @@ class ProjectState:
                         model.app_label,
                         model.name,
                         model.db_table,
-                        f"table (also used by {other[0]}.{other[1]})",
+                        "table",
+                        owner=f"{other[0]}.{other[1]}",
                     )
                 tables[model.db_table] = key
                 for target in model.related_models():
@@ -424,14 +438,17 @@ class ProjectState:
                     model.app_label,
                     model.name,
                     model.db_table,
-                    f"table (also used by {owner[0]}.{owner[1]})",
+                    "table",
+                    owner=f"{owner[0]}.{owner[1]}",
                 )
             if old is not None:
                 tables = tables.remove(old.db_table)
             tables = tables.set(model.db_table, model.key)
         referrers = self.referrers
-        old_targets = old.related_models() if old is not None else frozenset()
-        new_targets = model.related_models()
+        # Models share their fields tuple when only indexes or options change: no relation moved.
+        same_fields = old is not None and old.fields is model.fields
+        old_targets = old.related_models() if old is not None and not same_fields else frozenset()
+        new_targets = model.related_models() if not same_fields else frozenset()
         if old_targets != new_targets:
             for target in old_targets - new_targets:
                 referrers = _unlink(referrers, target, model.key)

@@ -922,7 +922,7 @@ def test_malformed_state_data_is_refused() -> None:
         ),
         (
             {"models": [{**data["models"][0], "db_table": "blog_posts"}, data["models"][1]]},
-            "<state>: invalid state: The table (also used by blog.",
+            "<state>: invalid state: The table name 'blog_posts' of blog.Post is already used by blog.Author",
         ),
     ]
     for bad, expected in cases:

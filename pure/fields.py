@@ -52,11 +52,16 @@ class NoDefault:
 NO_DEFAULT = NoDefault()
 
 
+def _check_scalar(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is not None and not isinstance(value, bool | int | float | str):
+        raise InvalidValue("LiteralDefault.value", f"{value!r} is not a JSON scalar")
+
+
 @attrs.frozen
 class LiteralDefault:
     """A constant default: a JSON scalar rendered as an SQL literal."""
 
-    value: LiteralValue
+    value: LiteralValue = attrs.field(validator=_check_scalar)
 
     def describe(self) -> str:
         """Return the literal in Python notation."""
@@ -114,7 +119,7 @@ def as_model_key(value: ModelKey | str) -> ModelKey:
     """Return ``(app_label, model)`` from a pair or an ``"app.Model"`` string."""
     if isinstance(value, str):
         app, dot, model = value.partition(".")
-        if not dot or not app or not model:
+        if not dot or not app or not model or "." in model:
             raise InvalidValue("relation target", f"{value!r} must be written 'app_label.Model'")
         return (app, model)
     pair = tuple(value)

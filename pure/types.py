@@ -18,6 +18,7 @@ from pyrsistent import PMap, pmap
 from reinhardt_migrations.pure.errors import InvalidColumnType, InvalidValue
 
 __all__ = [
+    "Array",
     "AutoField",
     "BigAutoField",
     "BigInteger",
@@ -196,6 +197,10 @@ class DateTime(ColumnType):
     kind: ClassVar[str] = "datetime"
     family: ClassVar[str] = "temporal"
 
+    def describe(self) -> str:
+        """Return ``datetime`` or ``datetime with time zone``."""
+        return "datetime with time zone" if self.timezone else "datetime"
+
 
 @attrs.frozen
 class Time(ColumnType):
@@ -237,6 +242,32 @@ class Binary(ColumnType):
     family: ClassVar[str] = "binary"
 
 
+def _element_type(value: ColumnType | Mapping[str, Any] | str) -> ColumnType:
+    if isinstance(value, Mapping):
+        value = column_type_from_json(value)
+    element = as_column_type(value)
+    if isinstance(element, Array | AutoField | BigAutoField):
+        raise InvalidValue("Array.of", f"{element.describe()} cannot be an array element")
+    return element
+
+
+@attrs.frozen
+class Array(ColumnType):
+    """A one-dimensional array of ``of`` values (PostgreSQL ``integer[]``; JSON text elsewhere)."""
+
+    of: ColumnType = attrs.field(converter=_element_type)
+    kind: ClassVar[str] = "array"
+    family: ClassVar[str] = "array"
+
+    def to_json(self) -> dict[str, Any]:
+        """Return ``{"kind": "array", "of": <element type's JSON>}``."""
+        return {"kind": self.kind, "of": self.of.to_json()}
+
+    def describe(self) -> str:
+        """Return e.g. ``integer[]``."""
+        return f"{self.of.describe()}[]"
+
+
 def _dialect_map(value: Mapping[str, str] | None) -> PMap[str, str]:
     return pmap(value or {})
 
@@ -261,6 +292,10 @@ class RawType(ColumnType):
         """Return the SQL type text for ``dialect`` (e.g. ``"postgresql"``)."""
         return self.per_dialect.get(dialect, self.sql)
 
+    def describe(self) -> str:
+        """Return e.g. ``raw(CITEXT)``: the SQL used where no dialect has its own."""
+        return f"raw({self.sql})"
+
 
 TYPES_BY_KIND: dict[str, type[ColumnType]] = {
     cls.kind: cls
@@ -284,6 +319,7 @@ TYPES_BY_KIND: dict[str, type[ColumnType]] = {
         Uuid,
         Json,
         Binary,
+        Array,
         RawType,
     )
 }
@@ -304,6 +340,8 @@ def column_type_from_json(data: Mapping[str, Any]) -> ColumnType:
         return cls(**params)
     except TypeError as error:
         raise InvalidColumnType(repr(dict(data)), str(error)) from error
+    except InvalidValue as error:
+        raise InvalidColumnType(repr(dict(data)), error.problem) from error
 
 
 # Rules for parse_sql_type: (pattern, builder). Patterns are matched against the
@@ -391,6 +429,12 @@ def parse_sql_type(text: str) -> ColumnType:
     normalised = " ".join(text.upper().split())
     if not normalised:
         raise InvalidColumnType(text, "it is empty")
+    if normalised.endswith("[]"):
+        # PostgreSQL's array spelling: "INTEGER[]" is an array of integers.
+        try:
+            return Array(parse_sql_type(normalised[:-2]))
+        except InvalidValue as error:
+            raise InvalidColumnType(text, error.problem) from error
     simple = _SIMPLE.get(normalised)
     if simple is not None:
         return simple()

@@ -25,10 +25,12 @@ from reinhardt_migrations.pure.operations.models import (
     RenameModel,
 )
 from reinhardt_migrations.pure.operations.postgres import (
+    AddIndexConcurrently,
     CreateCollation,
     CreateExtension,
     DropExtension,
     RemoveCollation,
+    RemoveIndexConcurrently,
 )
 from reinhardt_migrations.pure.operations.special import RunCode, RunSQL, SeparateDatabaseAndState
 
@@ -37,6 +39,7 @@ __all__ = [
     "AddConstraint",
     "AddField",
     "AddIndex",
+    "AddIndexConcurrently",
     "AlterField",
     "AlterModelOptions",
     "AlterModelTable",
@@ -55,6 +58,7 @@ __all__ = [
     "RemoveConstraint",
     "RemoveField",
     "RemoveIndex",
+    "RemoveIndexConcurrently",
     "RenameField",
     "RenameIndex",
     "RenameModel",
@@ -63,7 +67,8 @@ __all__ = [
     "SeparateDatabaseAndState",
 ]
 
-#: Every built-in operation class by its serialized kind.
+#: Every built-in operation class by its serialized kind. (AddIndexConcurrently and
+#: RemoveIndexConcurrently are written by dotted path, as custom operations are.)
 BUILTIN_OPERATIONS: dict[str, type[BaseOperation]] = {
     cls.kind: cls
     for cls in (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import ClassVar
 
@@ -252,6 +253,7 @@ class AlterUniqueTogether(BaseOperation):
 
 # The low-level column syntax of the original crate: a type followed by keywords.
 _COLUMN_KEYWORDS = ("PRIMARY KEY", "AUTOINCREMENT", "NOT NULL", "NULL", "UNIQUE")
+_DEFAULT_KEYWORD = re.compile(r"\s+DEFAULT\s+", re.IGNORECASE)
 
 
 @attrs.frozen
@@ -267,13 +269,17 @@ class ColumnDefinition:
         Raises:
             InvalidColumnType: the type part is not a known SQL type.
         """
-        text = " ".join(self.definition.upper().split())
-        flags: set[str] = set()
+        definition = self.definition
         default: LiteralDefault | None = None
-        head, sep, tail = text.partition(" DEFAULT ")
-        if sep:
-            default = LiteralDefault(_default_literal(self.definition, tail))
-            text = head
+        # Find DEFAULT in the original text: the literal keeps its case and spacing, and
+        # keywords may follow it ("REAL DEFAULT 1.5 NOT NULL").
+        found = _DEFAULT_KEYWORD.search(definition)
+        if found is not None:
+            value, rest = _split_default(definition[found.end() :])
+            default = LiteralDefault(value)
+            definition = f"{definition[: found.start()]} {rest}"
+        text = " ".join(definition.upper().split())
+        flags: set[str] = set()
         changed = True
         while changed:
             changed = False
@@ -296,15 +302,25 @@ class ColumnDefinition:
         )
 
 
-def _default_literal(original: str, tail: str) -> str | int | float:
-    value = original[len(original) - len(tail) :].strip()
-    if value.startswith("'") and value.endswith("'") and len(value) >= 2:
-        return value[1:-1].replace("''", "'")
+def _split_default(tail: str) -> tuple[str | int | float, str]:
+    """Return the literal at the start of ``tail`` (after DEFAULT) and the text after it."""
+    tail = tail.strip()
+    if tail.startswith("'"):
+        end = 1
+        while True:
+            end = tail.find("'", end)
+            if end == -1:
+                raise InvalidValue("column default", f"{tail!r} has no closing quote")
+            if tail[end + 1 : end + 2] != "'":
+                break
+            end += 2  # '' is an escaped quote inside the literal
+        return tail[1:end].replace("''", "'"), tail[end + 1 :]
+    value, _, rest = tail.partition(" ")
     try:
-        return int(value)
+        return int(value), rest
     except ValueError:
         try:
-            return float(value)
+            return float(value), rest
         except ValueError:
             raise InvalidValue("column default", f"{value!r} is not a literal") from None
 

@@ -1,0 +1,346 @@
+"""Comparators for whole models: create, delete, rename, table, options; and one model's parts.
+
+Theory of operation: models that point at each other in a cycle cannot all be created
+with their relations. Within each cycle (a strongly connected component of the
+"relates to" graph among created models), models are created one by one, each ready
+one first; a relation to a member not yet created is deferred to an AddField after
+the cycle, *and so is every field after it*, so the created model lists its fields in
+the wanted order. Indexes, constraints and unique_together entries over deferred
+fields follow them. Deleted models that point at each other in a cycle first lose
+those relations (and whatever uses them), then go.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
+
+import attrs
+
+from reinhardt_migrations.pure.autodetector.arrange import strongly_connected
+from reinhardt_migrations.pure.autodetector.compare_fields import (
+    add_field_step,
+    compare_fields,
+    remove_field_step,
+)
+from reinhardt_migrations.pure.autodetector.compare_indexes import (
+    add_constraint_step,
+    add_index_step,
+    compare_constraints,
+    compare_indexes,
+    compare_unique_together,
+    unique_together_step,
+)
+from reinhardt_migrations.pure.autodetector.context import Diff, DiffContext
+from reinhardt_migrations.pure.autodetector.steps import (
+    Resource,
+    Step,
+    chained,
+    field_res,
+    free_object_res,
+    free_table_res,
+    model_res,
+    relation_needs,
+    relation_releases,
+    unref_res,
+    unused_res,
+)
+from reinhardt_migrations.pure.fields import FieldState, ModelKey
+from reinhardt_migrations.pure.operations import (
+    AddConstraint,
+    AddField,
+    AddIndex,
+    AlterField,
+    AlterModelOptions,
+    AlterModelTable,
+    AlterUniqueTogether,
+    CreateModel,
+    DeleteModel,
+    RemoveConstraint,
+    RemoveField,
+    RemoveIndex,
+    RenameField,
+    RenameIndex,
+    RenameModel,
+)
+from reinhardt_migrations.pure.state import ModelState
+
+__all__ = [
+    "compare_model",
+    "compare_options",
+    "create_model_steps",
+    "deferred_fields",
+    "delete_model_steps",
+    "rename_model_step",
+]
+
+_T = TypeVar("_T")
+
+
+def _claim(table: str, key: ModelKey, tables: Mapping[str, ModelKey]) -> list[Resource]:
+    """Return the need for ``table`` to be free if another model holds it before the change."""
+    holder = tables.get(table)
+    return [free_table_res(table)] if holder is not None and holder != key else []
+
+
+def rename_model_step(old: ModelState, renamed: ModelState, tables: Mapping[str, ModelKey]) -> Step:
+    """Return the RenameModel step from ``old`` to ``renamed`` (the model after the rename).
+
+    ``tables`` maps the table names held before the change to their models.
+    """
+    needs: list[Resource] = []
+    provides = [model_res(renamed.key)]
+    if old.db_table != renamed.db_table:
+        needs += _claim(renamed.db_table, old.key, tables)
+        provides.append(free_table_res(old.db_table))
+    operation = RenameModel(old.app_label, old.name, renamed.name)
+    return Step(old.app_label, operation, needs=needs, provides=provides)
+
+
+def _targets(field: FieldState) -> tuple[ModelKey, ...]:
+    relation = field.relation
+    if relation is None:
+        return ()
+    return (relation.to,) if relation.through is None else (relation.to, relation.through)
+
+
+def _graph(models: Mapping[ModelKey, ModelState]) -> dict[ModelKey, list[ModelKey]]:
+    """Return, per model, the other models of ``models`` its relations point at."""
+    graph: dict[ModelKey, list[ModelKey]] = {}
+    for key, model in models.items():
+        graph[key] = sorted({t for f in model.fields for t in _targets(f) if t in models and t != key})
+    return graph
+
+
+def _split_tail(items: Sequence[_T], is_deferred: Callable[[_T], bool]) -> tuple[list[_T], list[_T]]:
+    """Split ``items`` before the first deferred one: everything from there on waits."""
+    for position, item in enumerate(items):
+        if is_deferred(item):
+            return list(items[:position]), list(items[position:])
+    return list(items), []
+
+
+def _cyclic_apps(created: Mapping[ModelKey, ModelState]) -> dict[str, int]:
+    """Return, for each app in a cycle of apps (through created models), the number of its cycle."""
+    graph: dict[ModelKey, set[ModelKey]] = {}
+    for key, model in created.items():
+        app = ("", key[0])
+        graph.setdefault(app, set())
+        for field in model.fields:
+            for target in _targets(field):
+                if target in created and target[0] != key[0]:
+                    graph[app].add(("", target[0]))
+    cycles: dict[str, int] = {}
+    for number, component in enumerate(strongly_connected(graph)):
+        if len(component) > 1:
+            cycles.update({app: number for _blank, app in component})
+    return cycles
+
+
+def deferred_fields(created: Mapping[ModelKey, ModelState]) -> dict[ModelKey, frozenset[str]]:
+    """Return, per created model, the fields added after the models are created (see the module doc).
+
+    Two kinds of cycle defer relations: apps whose new models point at each other (each
+    relation to a model of another app of the cycle waits, so each app's models can be
+    created in one migration), then models of one app that do.
+    """
+    app_cycle = _cyclic_apps(created)
+    waits: dict[ModelKey, set[str]] = {}
+    graph: dict[ModelKey, list[ModelKey]] = {}
+    for key, model in created.items():
+        targets: set[ModelKey] = set()
+        for field in model.fields:
+            for target in _targets(field):
+                if target not in created or target == key:
+                    continue
+                cycle = app_cycle.get(key[0])
+                if target[0] != key[0] and cycle is not None and app_cycle.get(target[0]) == cycle:
+                    waits.setdefault(key, set()).add(field.name)
+                else:
+                    targets.add(target)
+        graph[key] = sorted(targets)
+    for component in strongly_connected(graph):
+        if len(component) < 2:
+            continue
+        members = set(component)
+        made: set[ModelKey] = set()
+        remaining = sorted(component)
+        while remaining:
+            waiting = {key: sum(1 for t in graph[key] if t in members and t not in made) for key in remaining}
+            pick = min(remaining, key=lambda key: (waiting[key], key))
+            later = members - made - {pick}
+            for field in created[pick].fields:
+                if any(t in later for t in _targets(field)):
+                    waits.setdefault(pick, set()).add(field.name)
+            made.add(pick)
+            remaining.remove(pick)
+    deferred: dict[ModelKey, frozenset[str]] = {}
+    for key, names in waits.items():
+        fields = created[key].fields
+        first = next(position for position, field in enumerate(fields) if field.name in names)
+        deferred[key] = frozenset(field.name for field in fields[first:])
+    return deferred
+
+
+def create_model_steps(
+    model: ModelState,
+    deferred: frozenset[str] = frozenset(),
+    tables: Mapping[str, ModelKey] | None = None,
+) -> tuple[Step, list[Step]]:
+    """Return CreateModel for ``model`` without ``deferred`` fields, and the steps adding them later.
+
+    ``tables`` maps the table names held before the change to their models.
+    """
+    key, app = model.key, model.app_label
+    fields, late_fields = _split_tail(model.fields, lambda f: f.name in deferred)
+    late_names = {f.name for f in late_fields}
+    indexes, late_indexes = _split_tail(model.indexes, lambda i: bool(late_names & set(i.field_names)))
+    constraints, late_constraints = _split_tail(model.constraints, lambda c: bool(late_names & set(c.fields)))
+    together = [e for e in model.unique_together if not late_names & set(e.fields)]
+    operation = CreateModel.from_model(model)
+    if late_fields:
+        # Trim the operation, not the model: a ModelState would be validated again for nothing.
+        operation = attrs.evolve(
+            operation,
+            fields=fields,
+            indexes=indexes,
+            constraints=constraints,
+            unique_together=[entry.fields for entry in together],
+        )
+    needs = _claim(model.db_table, key, tables or {})
+    for field in fields:
+        needs += relation_needs(field, key)
+    provides = [model_res(key)] + [field_res(key, f.name) for f in fields]
+    create = Step(app, operation, needs=needs, provides=provides)
+    if not late_fields:
+        return create, []
+    additions = [add_field_step(model, field, None)[0] for field in late_fields]
+    steps = chained([step for step in additions if step is not None], ("field", *key))
+    steps += chained([add_index_step(model, index) for index in late_indexes], ("index", *key))
+    steps += chained([add_constraint_step(model, c) for c in late_constraints], ("constraint", *key))
+    if len(together) != len(model.unique_together):
+        steps.append(unique_together_step(model, [e.fields for e in together]))
+    return create, steps
+
+
+def _detach(model: ModelState, names: set[str]) -> list[Step]:
+    """Return steps removing fields ``names`` of a model about to be deleted, users first."""
+    key, app = model.key, model.app_label
+    steps: list[Step] = []
+    for index in model.indexes:
+        if names & set(index.field_names):
+            provides = [free_object_res(key, index.name)] + [unused_res(key, f) for f in index.field_names]
+            steps.append(Step(app, RemoveIndex(app, model.name, index.name), provides=provides))
+    for constraint in model.constraints:
+        if names & set(constraint.fields):
+            provides = [free_object_res(key, constraint.name)]
+            provides += [unused_res(key, f) for f in constraint.fields]
+            steps.append(Step(app, RemoveConstraint(app, model.name, constraint.name), provides=provides))
+    kept = [entry.fields for entry in model.unique_together if not names & set(entry.fields)]
+    if len(kept) != len(model.unique_together):
+        previous = [entry.fields for entry in model.unique_together]
+        steps.append(unique_together_step(model.with_unique_together(kept), previous))
+    steps += [remove_field_step(model, field) for field in model.fields if field.name in names]
+    return steps
+
+
+def delete_model_steps(deleted: Mapping[ModelKey, ModelState]) -> list[Step]:
+    """Return DeleteModel steps (after relations to them go); cycles lose their relations first."""
+    graph = _graph(deleted)
+    detached: dict[ModelKey, set[str]] = {}
+    for component in strongly_connected(graph):
+        members = set(component)
+        if len(members) < 2:
+            continue
+        for key in sorted(members):
+            model = deleted[key]
+            names = {f.name for f in model.fields if any(t in members and t != key for t in _targets(f))}
+            if names:
+                detached[key] = names
+    steps: list[Step] = []
+    for key in sorted(deleted):
+        model = deleted[key]
+        names = detached.get(key, set())
+        if names:
+            steps += _detach(model, names)
+        provides = [free_table_res(model.db_table)]
+        for field in model.fields:
+            if field.name not in names:
+                provides += relation_releases(field.relation, key)
+        steps.append(
+            Step(
+                model.app_label,
+                DeleteModel(model.app_label, model.name),
+                needs=[unref_res(key)],
+                provides=provides,
+                loss=f"deletes model {model.label} with its table {model.db_table!r} and all its rows",
+            )
+        )
+    return steps
+
+
+def compare_options(old: ModelState, new: ModelState, tables: Mapping[str, ModelKey]) -> list[Step]:
+    """Return AlterModelTable and AlterModelOptions steps for a changed table, comment or options."""
+    key, app = new.key, new.app_label
+    steps: list[Step] = []
+    if old.db_table != new.db_table:
+        operation = AlterModelTable(app, new.name, new.db_table)
+        steps.append(
+            Step(
+                app,
+                operation,
+                needs=[model_res(key), *_claim(new.db_table, key, tables)],
+                provides=[free_table_res(old.db_table)],
+            )
+        )
+    if (old.comment, old.managed, old.options) != (new.comment, new.managed, new.options):
+        operation_options = AlterModelOptions(app, new.name, new.comment, new.managed, new.options)
+        steps.append(Step(app, operation_options, needs=[model_res(key)]))
+    return steps
+
+
+# The order in which one model's steps are listed (ties in the final order follow it):
+# renames first, then what goes, what changes, what comes.
+_PHASES: dict[type, int] = {
+    RenameField: 0,
+    AlterModelTable: 1,
+    AlterModelOptions: 2,
+    RemoveIndex: 3,
+    RemoveConstraint: 3,
+    RenameIndex: 4,
+    AlterUniqueTogether: 5,
+    RemoveField: 6,
+    AlterField: 7,
+    AddField: 8,
+    AddIndex: 9,
+    AddConstraint: 10,
+}
+# What is appended to a model keeps its order (see steps.chained).
+_APPENDED: tuple[tuple[type, str], ...] = (
+    (AddField, "field"),
+    (AddIndex, "index"),
+    (AddConstraint, "constraint"),
+)
+
+
+def compare_model(old: ModelState, new: ModelState, context: DiffContext) -> Diff:
+    """Return the steps turning ``old`` (renames applied) into ``new``: table, options, parts."""
+    fields = compare_fields(old, new, context)
+    steps = [
+        *compare_options(old, new, context.tables),
+        *compare_indexes(old, new),
+        *compare_constraints(old, new),
+        *compare_unique_together(old, new),
+        *fields.steps,
+    ]
+    steps.sort(key=_phase)
+    ordered: list[Step] = []
+    for kind, tag in _APPENDED:
+        run = [step for step in steps if type(step.operation) is kind]
+        ordered += chained(run, (tag, *new.key))
+    rest = [step for step in steps if type(step.operation) not in {kind for kind, _tag in _APPENDED}]
+    return Diff(sorted([*rest, *ordered], key=_phase), fields.questions)
+
+
+def _phase(step: Step) -> int:
+    return _PHASES.get(type(step.operation), 99)

@@ -1,0 +1,291 @@
+"""The passes before the comparators: which models changed, and which were renamed.
+
+Theory of operation: ``model_changes`` walks the wanted models once, identity first,
+then equality of one model (never of whole states). ``rename_models`` decides model
+renames per app in rounds: a relation to a model renamed in an earlier round then
+compares equal, so a chain of renamed models pointing at each other is found link by
+link (each round is O(models) through the signature dict). Definitive answers are
+remembered, so no question is asked twice. The decided renames are applied to the
+from-state at once (``renamed_state``), giving the state where every later comparison
+happens. ``rename_fields`` does the same per changed model with RenameField, which
+also moves relations naming the field in ``to_field``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import partial
+
+import attrs
+from pyrsistent import pset
+
+from reinhardt_migrations.pure.autodetector.compare_fields import rename_field_step
+from reinhardt_migrations.pure.autodetector.compare_models import rename_model_step
+from reinhardt_migrations.pure.autodetector.context import DiffContext
+from reinhardt_migrations.pure.autodetector.policy import (
+    DefaultQuestion,
+    Policy,
+    Question,
+    RenameKey,
+    RenameQuestion,
+)
+from reinhardt_migrations.pure.autodetector.renames import (
+    Candidate,
+    field_candidates,
+    match_renames,
+    model_candidates,
+)
+from reinhardt_migrations.pure.autodetector.steps import Step
+from reinhardt_migrations.pure.fields import Default, FieldState, ModelKey
+from reinhardt_migrations.pure.operations import RenameField
+from reinhardt_migrations.pure.state import ModelState, ProjectState, default_table_name
+
+__all__ = [
+    "FieldRenames",
+    "ModelRenames",
+    "model_changes",
+    "rename_fields",
+    "rename_models",
+    "renamed_state",
+]
+
+# Below this many models per rename, renaming one by one shares more than rebuilding.
+_MODELS_PER_RENAME_FOR_BATCH = 50
+
+
+def model_changes(
+    old: ProjectState, new: ProjectState
+) -> tuple[list[ModelKey], list[ModelKey], list[ModelKey]]:
+    """Return the added, changed and removed model keys, each sorted."""
+    added: list[ModelKey] = []
+    changed: list[ModelKey] = []
+    old_models = old.models
+    found = 0
+    for key, model in new.models.items():
+        before = old_models.get(key)
+        if before is None:
+            added.append(key)
+            continue
+        found += 1
+        if before is not model and before != model:
+            changed.append(key)
+    removed: list[ModelKey] = []
+    if found != len(old_models):
+        new_models = new.models
+        removed = [key for key in old_models if key not in new_models]
+    return sorted(added), sorted(changed), sorted(removed)
+
+
+@attrs.frozen
+class _Remembering:
+    """A policy wrapper that keeps definitive rename answers, so nothing is asked twice."""
+
+    policy: Policy
+    answers: dict[RenameKey, bool]
+
+    def decide_rename(self, question: RenameQuestion, *, ask: bool) -> bool | None:
+        """Return the remembered answer, else the policy's (remembered if definitive)."""
+        if question.key in self.answers:
+            return self.answers[question.key]
+        answer = self.policy.decide_rename(question, ask=ask)
+        if answer is not None:
+            self.answers[question.key] = answer
+        return answer
+
+    def one_off_default(self, question: DefaultQuestion, *, ask: bool) -> Default | None:
+        """Return the policy's one-off default."""
+        return self.policy.one_off_default(question, ask=ask)
+
+
+@attrs.frozen
+class ModelRenames:
+    """The renamed state, its RenameModel steps, the pairs ``(app, old, new)`` and open questions."""
+
+    state: ProjectState
+    steps: tuple[Step, ...]
+    pairs: tuple[tuple[str, str, str], ...]
+    questions: tuple[Question, ...]
+
+
+def rename_models(
+    old: ProjectState,
+    new: ProjectState,
+    added: Sequence[ModelKey],
+    removed: Sequence[ModelKey],
+    context: DiffContext,
+) -> ModelRenames:
+    """Return the model renames decided between removed and added models, applied to ``old``.
+
+    Raises:
+        ConflictingRenameHints: two models of an app hint the same previous name.
+    """
+    apps = sorted({app for app, _name in added} & {app for app, _name in removed})
+    if not apps:
+        return ModelRenames(old, (), (), ())
+    gone = {app: {k[1]: old.models[k] for k in removed if k[0] == app} for app in apps}
+    came = {app: {k[1]: new.models[k] for k in added if k[0] == app} for app in apps}
+    # Hints first, across apps, so candidates already compare relations to hinted models as equal.
+    renames: dict[ModelKey, ModelKey] = {
+        (app, model.previous_name): model.key
+        for app in apps
+        for model in came[app].values()
+        if model.previous_name in gone[app]
+    }
+    policy = _Remembering(context.policy, {})
+    pairs: list[tuple[str, str, str]] = []
+    questions: dict[str, tuple[RenameQuestion, ...]] = {}
+    progress = True
+    while progress:
+        progress = False
+        for app in apps:
+            left_old, left_new = gone[app], came[app]
+            if not left_old or not left_new:
+                questions[app] = ()
+                continue
+            candidates = partial(_model_pool_candidates, left_old, left_new, dict(renames))
+            hints = {name: model.previous_name for name, model in left_new.items() if model.previous_name}
+            matching = match_renames(
+                "model", app, "", left_old, left_new, hints, candidates, policy, ask=context.ask
+            )
+            questions[app] = matching.questions
+            for old_name, new_name in matching.pairs:
+                pairs.append((app, old_name, new_name))
+                renames[(app, old_name)] = (app, new_name)
+                gone[app] = {n: m for n, m in gone[app].items() if n != old_name}
+                came[app] = {n: m for n, m in came[app].items() if n != new_name}
+                progress = True
+    pairs.sort()
+    state = renamed_state(old, pairs)
+    steps = tuple(
+        rename_model_step(old.models[(app, before)], state.models[(app, after)], context.tables)
+        for app, before, after in pairs
+    )
+    open_questions = tuple(q for app in apps for q in questions.get(app, ()))
+    return ModelRenames(state, steps, tuple(pairs), open_questions)
+
+
+def _model_pool_candidates(
+    gone: Mapping[str, ModelState],
+    came: Mapping[str, ModelState],
+    renames: Mapping[ModelKey, ModelKey],
+    left_old: frozenset[str],
+    left_new: frozenset[str],
+) -> list[Candidate]:
+    return model_candidates([gone[n] for n in sorted(left_old)], [came[n] for n in sorted(left_new)], renames)
+
+
+def _moved(model: ModelState, new_name: str) -> ModelState:
+    """Return ``model`` called ``new_name``; a default table name follows (as RenameModel does)."""
+    table = model.db_table
+    if table == default_table_name(model.app_label, model.name):
+        table = default_table_name(model.app_label, new_name)
+    return attrs.evolve(model, name=new_name, db_table=table, previous_name=None)
+
+
+def _retargeted(model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> ModelState:
+    """Return ``model`` with its relations to renamed models pointing at the new names."""
+    if not any(r.to in renames or r.through in renames for _f, r in model.relations()):
+        return model
+    fields: list[FieldState] = []
+    for field in model.fields:
+        relation = field.relation
+        if relation is not None and (relation.to in renames or relation.through in renames):
+            through = relation.through
+            relation = attrs.evolve(
+                relation,
+                to=renames.get(relation.to, relation.to),
+                through=renames.get(through, through) if through is not None else None,
+            )
+            field = attrs.evolve(field, relation=relation)
+        fields.append(field)
+    return attrs.evolve(model, fields=fields)
+
+
+def renamed_state(state: ProjectState, pairs: Sequence[tuple[str, str, str]]) -> ProjectState:
+    """Return ``state`` after RenameModel for each ``(app, old, new)``, as replaying them would give."""
+    if len(pairs) * _MODELS_PER_RENAME_FOR_BATCH < len(state.models):
+        for app, old, new in pairs:
+            state = state.renamed_model(app, old, new)
+        return state
+    renames = {(app, old): (app, new) for app, old, new in pairs}
+    touched = set(renames)
+    for key in renames:
+        touched.update(state.referrers.get(key, pset()))
+    models = state.models.evolver()
+    for key in touched:
+        models.remove(key)
+    for key in sorted(touched):
+        model = state.models[key]
+        if key in renames:
+            model = _moved(model, renames[key][1])
+        model = _retargeted(model, renames)
+        models.set(model.key, model)
+    return ProjectState(models=models.persistent(), extensions=state.extensions, collations=state.collations)
+
+
+@attrs.frozen
+class FieldRenames:
+    """The base state (field renames applied), the RenameField steps, and what differs.
+
+    ``differing`` are the compared models unequal before the field renames; ``renamed``
+    the ones that had a field renamed (they may be equal now).
+    """
+
+    state: ProjectState
+    steps: tuple[Step, ...]
+    questions: tuple[Question, ...]
+    differing: tuple[ModelKey, ...]
+    renamed: frozenset[ModelKey]
+
+
+def rename_fields(
+    renamed: ProjectState,
+    new: ProjectState,
+    compared: Sequence[ModelKey],
+    context: DiffContext,
+) -> FieldRenames:
+    """Return the field renames decided in each compared model, applied to ``renamed``.
+
+    Raises:
+        ConflictingRenameHints: two fields of a model hint the same previous name.
+    """
+    state = renamed
+    steps: list[Step] = []
+    questions: list[Question] = []
+    differing: list[ModelKey] = []
+    touched: set[ModelKey] = set()
+    for key in compared:
+        before, after = renamed.models[key], new.models[key]
+        if before is after or before == after:
+            continue
+        differing.append(key)
+        after_names = {field.name for field in after.fields}
+        before_names = {field.name for field in before.fields}
+        gone = {f.name: f for f in before.fields if f.name not in after_names}
+        came = {f.name: f for f in after.fields if f.name not in before_names}
+        if not gone or not came:
+            continue
+        candidates = partial(_field_pool_candidates, gone, came, before, after)
+        hints = {field.name: field.previous_name for field in came.values() if field.previous_name}
+        matching = match_renames(
+            "field", key[0], key[1], gone, came, hints, candidates, context.policy, ask=context.ask
+        )
+        questions += matching.questions
+        for old_name, new_name in matching.pairs:
+            steps.append(rename_field_step(state.models[key], old_name, new_name))
+            state = RenameField(key[0], key[1], old_name, new_name).state_forwards(state)
+            touched.add(key)
+    return FieldRenames(state, tuple(steps), tuple(questions), tuple(differing), frozenset(touched))
+
+
+def _field_pool_candidates(
+    gone: Mapping[str, FieldState],
+    came: Mapping[str, FieldState],
+    before: ModelState,
+    after: ModelState,
+    left_old: frozenset[str],
+    left_new: frozenset[str],
+) -> list[Candidate]:
+    return field_candidates(
+        [gone[n] for n in sorted(left_old)], [came[n] for n in sorted(left_new)], before, after
+    )

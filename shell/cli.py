@@ -1,0 +1,366 @@
+"""The console commands ``reinhardt-migrations`` and ``rmig``: thin over MigrationService.
+
+Theory of operation: each command parses its options, calls one MigrationService
+method and prints the result through a pure ``format_…`` function of ``cli_output``
+(text, or a JSON document with ``--json``). Colour is applied by a styler passed to the formatters and
+shown only on a terminal (click strips it elsewhere; ``NO_COLOR`` turns it off).
+
+Exit codes: 0 success; 1 a MigrationError (our message, no traceback), a failed
+``check`` or ``makemigrations --check`` with changes, or a stop at a prompt;
+2 a usage error (unknown option, missing argument).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+
+from reinhardt_migrations.pure.errors import MigrationError
+from reinhardt_migrations.shell.cli_output import (
+    Styler,
+    format_check,
+    format_check_json,
+    format_makemigrations,
+    format_makemigrations_json,
+    format_migrate,
+    format_migrate_json,
+    format_plan,
+    format_plan_json,
+    format_progress,
+    format_sql,
+    format_sql_json,
+    format_status,
+    format_status_json,
+    plain,
+)
+from reinhardt_migrations.shell.config import FORMATS
+from reinhardt_migrations.shell.executor import ProgressEvent
+from reinhardt_migrations.shell.prompts import (
+    RENAME_POLICIES,
+    TerminalQuestioner,
+    noinput_policy,
+    parse_default_answer,
+)
+from reinhardt_migrations.shell.service import MigrationService
+
+__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "cli", "main"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+_COLOURS = {"ok": "green", "warn": "yellow", "error": "red", "head": "cyan", "dim": "bright_black"}
+
+
+def _terminal_style(text: str, role: str) -> str:
+    return click.style(text, fg=_COLOURS.get(role), bold=role == "head")
+
+
+# -- the commands ------------------------------------------------------------------------
+
+
+class _State:
+    """What the group passes to its commands: the --config path and the styler."""
+
+    def __init__(self, config: Path | None, style: Styler) -> None:
+        self.config = config
+        self.style = style
+
+    def service(self, *, database_url: str | None = None, file_format: str | None = None) -> MigrationService:
+        return MigrationService.from_pyproject(
+            self.config, database_url=database_url, file_format=file_format
+        )
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Turn our errors into a message on stderr and exit code 1, without a traceback."""
+    try:
+        yield
+    except MigrationError as error:
+        _echo(click.style(f"Error: {error}", fg="red"), err=True)
+        sys.exit(EXIT_ERROR)
+
+
+def _echo(text: str, *, newline: bool = True, err: bool = False) -> None:
+    click.echo(text, nl=newline, err=err, color=False if "NO_COLOR" in os.environ else None)
+
+
+def _style_for(ctx: click.Context) -> Styler:
+    state = ctx.find_object(_State)
+    return state.style if state is not None else plain
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="pyproject.toml to read [tool.reinhardt-migrations] from (default: found by walking up "
+    "from the current folder).",
+)
+@click.version_option(package_name="reinhardt-migrations", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None) -> None:
+    """Schema migrations in the spirit of Django's, for any Python project.
+
+    Exit codes: 0 success, 1 error or check failed, 2 usage error.
+    """
+    style: Styler = plain if "NO_COLOR" in os.environ else _terminal_style
+    ctx.obj = _State(config, style)
+
+
+def _database_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option(
+        "--database",
+        "database_url",
+        metavar="URL",
+        default=None,
+        help="Database URL (overrides DATABASE_URL and the configuration), e.g. sqlite:///db.sqlite3.",
+    )(function)
+
+
+def _json_option(function: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "as_json", is_flag=True, help="Print a JSON document for scripts.")(
+        function
+    )
+
+
+@cli.command()
+@click.argument("apps", nargs=-1, metavar="[APP]...")
+@click.option(
+    "--dry-run", is_flag=True, help="Show what would be written (and the operations), write nothing."
+)
+@click.option(
+    "--name", "-n", default=None, help="Use this name for the migration(s) instead of a generated one."
+)
+@click.option("--empty", is_flag=True, help="Write an empty migration for each APP (for RunSQL or RunCode).")
+@click.option(
+    "--check", "check_only", is_flag=True, help="Write nothing; exit 1 if migrations are missing (CI)."
+)
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="File format of new migrations (default: the configuration's, else python).",
+)
+@click.option(
+    "--interactive/--noinput",
+    " /--no-input",
+    "interactive",
+    default=None,
+    help="Ask about renames, one-off defaults and data loss (default: only on a terminal).",
+)
+@click.option(
+    "--rename-policy",
+    type=click.Choice(sorted(RENAME_POLICIES)),
+    default="unambiguous",
+    show_default=True,
+    help="Without questions, how to treat rename candidates: "
+    + "; ".join(f"{name}: {text}" for name, text in sorted(RENAME_POLICIES.items()))
+    + ". previous_name hints always rename.",
+)
+@click.option(
+    "--default",
+    "defaults",
+    multiple=True,
+    metavar="APP.MODEL.FIELD=VALUE",
+    help="One-off default for existing rows of a new NOT NULL field (a Python literal, or "
+    "sql:EXPR); repeatable.",
+)
+@click.option(
+    "--merge", is_flag=True, help="Write a merge migration for each app with several leaf migrations."
+)
+@click.option("--verbose", "-v", is_flag=True, help="With --dry-run, also print the files' text.")
+@_json_option
+@click.pass_context
+def makemigrations(
+    ctx: click.Context,
+    apps: tuple[str, ...],
+    dry_run: bool,
+    name: str | None,
+    empty: bool,
+    check_only: bool,
+    file_format: str | None,
+    interactive: bool | None,
+    rename_policy: str,
+    defaults: tuple[str, ...],
+    merge: bool,
+    verbose: bool,
+    as_json: bool,
+) -> None:
+    """Write new migrations for the changes between the models and the migration files.
+
+    With APP labels, only those apps (and the new migrations they depend on).
+    Prints "No changes detected." and exits 0 when everything is up to date.
+    """
+    state: _State = ctx.ensure_object(_State)
+    if interactive is None:
+        interactive = sys.stdin.isatty() and not check_only and not as_json
+    with _errors(), state.service(file_format=file_format) as service:
+        questioner = TerminalQuestioner()
+        policy = questioner.policy() if interactive else noinput_policy(rename_policy)
+        if defaults:
+            policy = policy.with_one_off_defaults(_parse_defaults(defaults))
+        result = service.makemigrations(
+            apps,
+            name=name,
+            empty=empty,
+            merge=merge,
+            dry_run=dry_run or check_only,
+            policy=policy,
+            confirm_data_loss=questioner.confirm_data_loss if interactive else None,
+            confirm_merge=questioner.confirm_merge if interactive else None,
+        )
+        root = service.config.root
+        _echo(
+            format_makemigrations_json(result, root)
+            if as_json
+            else format_makemigrations(result, root, verbose=verbose, style=state.style)
+        )
+    if check_only and result.has_changes:
+        sys.exit(EXIT_ERROR)
+
+
+def _parse_defaults(values: Sequence[str]) -> dict[tuple[str, str, str], Any]:
+    parsed: dict[tuple[str, str, str], Any] = {}
+    for value in values:
+        target, equals, text = value.partition("=")
+        parts = target.split(".")
+        if not equals or len(parts) != 3 or not all(parts):
+            raise click.BadParameter(f"{value!r} is not APP.MODEL.FIELD=VALUE", param_hint="--default")
+        try:
+            parsed[(parts[0], parts[1], parts[2])] = parse_default_answer(text)
+        except (ValueError, SyntaxError) as error:
+            raise click.BadParameter(f"{text!r} is not a value ({error})", param_hint="--default") from None
+    return parsed
+
+
+@cli.command()
+@click.argument("app", required=False)
+@click.argument("target", required=False)
+@click.option("--fake", is_flag=True, help="Record (or unrecord) the migrations without running their SQL.")
+@click.option(
+    "--fake-initial",
+    is_flag=True,
+    help="Record initial migrations whose tables already exist (checked by introspection) "
+    "without running them.",
+)
+@click.option("--plan", "show_plan", is_flag=True, help="Show the migrations and their SQL; run nothing.")
+@_database_option
+@_json_option
+@click.pass_context
+def migrate(
+    ctx: click.Context,
+    app: str | None,
+    target: str | None,
+    fake: bool,
+    fake_initial: bool,
+    show_plan: bool,
+    database_url: str | None,
+    as_json: bool,
+) -> None:
+    """Bring the database to the latest migrations, or to TARGET of APP.
+
+    TARGET is a migration name or a unique prefix of one (0002); `zero` unapplies all of APP.
+    An applied TARGET migrates backwards, unapplying what comes after it.
+    """
+    state: _State = ctx.ensure_object(_State)
+    if target is not None and app is None:
+        raise click.UsageError("TARGET needs APP")
+    with _errors(), state.service(database_url=database_url) as service:
+        if show_plan:
+            steps = service.plan(app, target)
+            _echo(format_plan_json(steps) if as_json else format_plan(steps, state.style))
+            return
+
+        open_line = False
+
+        def progress(event: ProgressEvent) -> None:
+            nonlocal open_line
+            if not as_json:
+                open_line = event.phase == "start"
+                _echo(format_progress(event, state.style), newline=not open_line)
+
+        try:
+            result = service.migrate(app, target, fake=fake, fake_initial=fake_initial, progress=progress)
+        finally:
+            if open_line:
+                _echo("")  # end the progress line a failure interrupted, before the error
+        _echo(format_migrate_json(result) if as_json else format_migrate(result, state.style))
+
+
+@cli.command()
+@click.argument("app", required=False)
+@click.option(
+    "--plan", "show_plan", is_flag=True, help="List every migration in the order migrate applies them."
+)
+@_database_option
+@_json_option
+@click.pass_context
+def showmigrations(
+    ctx: click.Context, app: str | None, show_plan: bool, database_url: str | None, as_json: bool
+) -> None:
+    """List the migrations of each app (or APP) with [X] for the applied ones."""
+    state: _State = ctx.ensure_object(_State)
+    with _errors(), state.service(database_url=database_url) as service:
+        status = service.status(app)
+        root = service.config.root
+        _echo(
+            format_status_json(status, root)
+            if as_json
+            else format_status(status, plan=show_plan, style=state.style)
+        )
+
+
+@cli.command()
+@click.argument("app")
+@click.argument("name")
+@click.option("--backwards", is_flag=True, help="Show the SQL that unapplies the migration.")
+@_database_option
+@_json_option
+@click.pass_context
+def sqlmigrate(
+    ctx: click.Context, app: str, name: str, backwards: bool, database_url: str | None, as_json: bool
+) -> None:
+    """Print the SQL migration NAME of APP runs; offline: no database connection is opened.
+
+    The SQL dialect comes from the database URL (--database, DATABASE_URL or the configuration).
+    """
+    state: _State = ctx.ensure_object(_State)
+    with _errors(), state.service(database_url=database_url) as service:
+        result = service.sql(app, name, backwards=backwards)
+        _echo(format_sql_json(result) if as_json else format_sql(result))
+
+
+@cli.command()
+@_json_option
+@click.pass_context
+def check(ctx: click.Context, as_json: bool) -> None:
+    """Exit 1 if the migrations are broken, conflict, or miss changes in the models (for CI)."""
+    state: _State = ctx.ensure_object(_State)
+    with _errors(), state.service() as service:
+        result = service.check()
+        _echo(format_check_json(result) if as_json else format_check(result, state.style))
+    if not result.ok:
+        sys.exit(EXIT_ERROR)
+
+
+def main() -> None:
+    """Run the command line (the ``rmig`` and ``reinhardt-migrations`` scripts)."""
+    # The models modules are imported afresh each run; bytecode files beside them would
+    # only clutter the user's project.
+    sys.dont_write_bytecode = True
+    cli(prog_name=Path(sys.argv[0]).name or "rmig")
+
+
+if __name__ == "__main__":
+    main()

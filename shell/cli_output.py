@@ -1,0 +1,304 @@
+"""Pure formatters of the CLI: service results -> text or JSON documents.
+
+Each ``format_…`` function takes a result value and returns the text a command prints;
+nothing here prints or reads anything. Colour comes from a ``style(text, role)``
+callable the CLI passes (roles: ok, warn, error, head, dim); the default adds none.
+JSON documents have sorted keys, so scripts and tests can compare them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from reinhardt_migrations.shell.executor import MigrateResult, PreviewStep, ProgressEvent
+from reinhardt_migrations.shell.service import (
+    CheckResult,
+    MakeMigrationsResult,
+    SqlResult,
+    StatusResult,
+)
+
+__all__ = [
+    "Styler",
+    "format_check",
+    "format_check_json",
+    "format_makemigrations",
+    "format_makemigrations_json",
+    "format_migrate",
+    "format_migrate_json",
+    "format_plan",
+    "format_plan_json",
+    "format_progress",
+    "format_sql",
+    "format_sql_json",
+    "format_status",
+    "format_status_json",
+    "plain",
+]
+
+Styler = Callable[[str, str], str]
+
+
+def plain(text: str, role: str) -> str:
+    """Return ``text`` as it is: the styler for output without colour."""
+    return text
+
+
+def _relative(path: Path | None, root: Path) -> str:
+    if path is None:
+        return "-"
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
+
+
+def _json(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False)
+
+
+# -- pure formatters -----------------------------------------------------------------------
+
+
+def format_makemigrations(
+    result: MakeMigrationsResult, root: Path, *, verbose: bool = False, style: Styler = plain
+) -> str:
+    """Return what makemigrations made (or would make), with each migration's operations described."""
+    if not result.has_changes:
+        return "No conflicts detected to merge." if result.merge else "No changes detected."
+    lines: list[str] = []
+    app = None
+    for planned in result.migrations:
+        if planned.migration.app_label != app:
+            app = planned.migration.app_label
+            verb = "would be written" if result.dry_run else "written"
+            lines.append(style(f"Migrations for {app!r} ({verb}):", "head"))
+        lines.append(f"  {_relative(planned.path, root)}")
+        if result.merge:
+            lines.append(f"    - Merge {', '.join(name for _app, name in planned.migration.dependencies)}")
+        for operation in planned.migration.operations:
+            lines.append(f"    - {operation.describe()}")
+        if verbose and result.dry_run:
+            lines.extend(f"      {line}".rstrip() for line in planned.text.splitlines())
+    if result.data_loss:
+        lines.append(style("Warning: these operations lose data when migrate runs them:", "warn"))
+        lines.extend(style(f"  - {warning}", "warn") for warning in result.data_loss)
+    for question in result.open_questions:
+        lines.append(style(f"Note: {question}", "warn"))
+    return "\n".join(lines)
+
+
+def format_makemigrations_json(result: MakeMigrationsResult, root: Path) -> str:
+    """Return the makemigrations result as a JSON document."""
+    return _json(
+        {
+            "changes": result.has_changes,
+            "dry_run": result.dry_run,
+            "merge": result.merge,
+            "migrations": [
+                {
+                    "app": planned.migration.app_label,
+                    "name": planned.migration.name,
+                    "path": _relative(planned.path, root),
+                    "dependencies": [list(key) for key in planned.migration.dependencies],
+                    "operations": [operation.describe() for operation in planned.migration.operations],
+                    "data_loss": list(planned.data_loss),
+                }
+                for planned in result.migrations
+            ],
+            "written": [_relative(path, root) for path in result.written],
+            "open_questions": list(result.open_questions),
+        }
+    )
+
+
+def format_progress(event: ProgressEvent, style: Styler = plain) -> str:
+    """Return the text of a progress event: the label when a migration starts, its outcome when done.
+
+    The two halves make one line, ``[1/2] Applying blog.0001_initial... OK (0.012 s)``, so a
+    long migration shows what is running while it runs.
+    """
+    start = attrs.evolve(event, phase="start").describe()
+    if event.phase == "start":
+        return start
+    outcome = event.describe()[len(start) :]
+    return style(outcome, "dim" if event.skipped else "ok")
+
+
+def format_migrate(result: MigrateResult, style: Styler = plain) -> str:
+    """Return the closing line of a migrate run."""
+    if not result.steps:
+        return "No migrations to apply: the database is up to date."
+    applied, unapplied = len(result.applied), len(result.unapplied)
+    faked = sum(1 for step in result.steps if step.faked)
+    parts = []
+    if applied:
+        parts.append(f"applied {applied}")
+    if unapplied:
+        parts.append(f"unapplied {unapplied}")
+    summary = ", ".join(parts) or "nothing changed"
+    extra = f" ({faked} faked)" if faked else ""
+    return style(f"Done: {summary} migration(s){extra}.", "ok")
+
+
+def format_migrate_json(result: MigrateResult) -> str:
+    """Return the migrate result as a JSON document."""
+    return _json(
+        {
+            "steps": [
+                {
+                    "app": step.key[0],
+                    "name": step.key[1],
+                    "direction": "backwards" if step.backwards else "forwards",
+                    "faked": step.faked,
+                    "skipped": step.skipped,
+                    "statements": len(step.statements),
+                    "seconds": round(step.seconds, 6),
+                }
+                for step in result.steps
+            ]
+        }
+    )
+
+
+def format_plan(steps: Sequence[PreviewStep], style: Styler = plain) -> str:
+    """Return the migrations a migrate would run, each with its SQL."""
+    if not steps:
+        return "No planned migration operations: the database is up to date."
+    lines = [style("Planned operations:", "head")]
+    for step in steps:
+        verb = "Unapply" if step.backwards else "Apply"
+        lines.append(style(f"{verb} {step.key[0]}.{step.key[1]}", "head"))
+        # The SQL is headed by a comment describing each operation; the first line repeats ours.
+        lines.extend(f"    {line}" for line in step.describe().splitlines()[1:])
+    return "\n".join(lines)
+
+
+def format_plan_json(steps: Sequence[PreviewStep]) -> str:
+    """Return the plan as a JSON document: migrations in order, with their statements."""
+    return _json(
+        {
+            "plan": [
+                {
+                    "app": step.key[0],
+                    "name": step.key[1],
+                    "direction": "backwards" if step.backwards else "forwards",
+                    "operations": [operation.describe() for operation in step.migration.operations],
+                    "sql": [statement.sql for statement in step.statements],
+                }
+                for step in steps
+            ]
+        }
+    )
+
+
+def format_status(status: StatusResult, *, plan: bool = False, style: Styler = plain) -> str:
+    """Return ``showmigrations`` output: per app (or, with ``plan``, in global order) with [X] marks."""
+
+    def mark(applied: bool) -> str:
+        return style("[X]", "ok") if applied else "[ ]"
+
+    def note(matches: bool | None) -> str:
+        return style("  (file changed since it was applied)", "warn") if matches is False else ""
+
+    if plan:
+        if not status.entries:
+            return "(no migrations)"
+        return "\n".join(
+            f"{mark(e.applied)}  {e.key[0]}.{e.key[1]}{note(e.checksum_matches)}" for e in status.entries
+        )
+    lines = []
+    for app in status.apps:
+        lines.append(style(app, "head"))
+        entries = status.of_app(app)
+        if not entries:
+            lines.append(" (no migrations)")
+        lines.extend(f" {mark(e.applied)} {e.key[1]}{note(e.checksum_matches)}" for e in entries)
+    return "\n".join(lines)
+
+
+def format_status_json(status: StatusResult, root: Path) -> str:
+    """Return the status as a JSON document in planning order."""
+    return _json(
+        {
+            "migrations": [
+                {
+                    "app": entry.key[0],
+                    "name": entry.key[1],
+                    "applied": entry.applied,
+                    "applied_at": entry.applied_at,
+                    "checksum_matches": entry.checksum_matches,
+                    "path": _relative(entry.path, root),
+                }
+                for entry in status.entries
+            ]
+        }
+    )
+
+
+def format_sql(result: SqlResult) -> str:
+    """Return the SQL of one migration as ``sqlmigrate`` prints it."""
+    verb = "Unapply" if result.backwards else "Apply"
+    header = f"-- {verb} {result.key[0]}.{result.key[1]} ({result.dialect})"
+    transaction = [] if not result.sql.atomic else ["-- runs in one transaction"]
+    return "\n".join([header, *transaction, result.sql.describe()])
+
+
+def format_sql_json(result: SqlResult) -> str:
+    """Return the SQL of one migration as a JSON document."""
+    return _json(
+        {
+            "app": result.key[0],
+            "name": result.key[1],
+            "direction": "backwards" if result.backwards else "forwards",
+            "dialect": result.dialect,
+            "atomic": result.sql.atomic,
+            "statements": [
+                {"sql": s.sql, "params": list(map(repr, s.params)), "transactional": s.transactional}
+                for s in result.sql.all_statements()
+            ],
+        }
+    )
+
+
+def format_check(result: CheckResult, style: Styler = plain) -> str:
+    """Return the check's verdict and, if it failed, why and what to do."""
+    if result.ok:
+        return style("OK: migrations load, have no conflicts and match the models.", "ok")
+    lines = []
+    for app, leaves in result.conflicts:
+        lines.append(style(f"Conflict in app {app!r}: leaves {', '.join(leaves)}.", "error"))
+    if result.conflicts:
+        lines.append("Run `rmig makemigrations --merge` to write merge migrations.")
+    if result.pending:
+        lines.append(style("The models have changes that are not in migrations:", "error"))
+        for migration in result.pending:
+            lines.append(f"  {migration.app_label}.{migration.name}")
+            lines.extend(f"    - {operation.describe()}" for operation in migration.operations)
+        lines.append("Run `rmig makemigrations` to write them.")
+    lines.extend(style(problem, "error") for problem in result.problems)
+    return "\n".join(lines)
+
+
+def format_check_json(result: CheckResult) -> str:
+    """Return the check's verdict as a JSON document."""
+    return _json(
+        {
+            "ok": result.ok,
+            "conflicts": {app: list(leaves) for app, leaves in result.conflicts},
+            "pending": [
+                {
+                    "app": migration.app_label,
+                    "name": migration.name,
+                    "operations": [operation.describe() for operation in migration.operations],
+                }
+                for migration in result.pending
+            ],
+            "problems": list(result.problems),
+        }
+    )

@@ -1,0 +1,589 @@
+"""MigrationService: the one object an application, a DI container or the CLI holds.
+
+Theory of operation: a service is built from a ``MigrationConfig`` (or found from
+pyproject.toml) and, optionally, an injected database backend and models state. Each
+public method is one command: it reads the world it needs (migration files through the
+loader, models through the models source, the database through a backend and the
+executor), calls the pure core, and returns a frozen result value; it never prints.
+The CLI formats those values; an application can use them directly.
+
+Commands that need no database (``makemigrations``, ``sql``, ``check``) never open
+one. The backend is opened on first use and closed by ``close()`` unless it was
+injected, in which case its owner closes it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from types import TracebackType
+
+import attrs
+
+from reinhardt_migrations.pure.autodetector.detector import MigrationAutodetector
+from reinhardt_migrations.pure.autodetector.policy import (
+    AcceptUnambiguousRenames,
+    NeverRename,
+    Policy,
+    Question,
+    RenameQuestion,
+)
+from reinhardt_migrations.pure.dialects import dialect_for
+from reinhardt_migrations.pure.dialects.base import MigrationSQL
+from reinhardt_migrations.pure.errors import (
+    ConflictingLeaves,
+    MigrationError,
+    MissingOneOffDefault,
+    UnknownMigration,
+)
+from reinhardt_migrations.pure.graph import ZERO, MigrationGraph
+from reinhardt_migrations.pure.migration import Migration, MigrationKey, replay
+from reinhardt_migrations.pure.state import ProjectState
+from reinhardt_migrations.shell.backends import Backend, connect
+from reinhardt_migrations.shell.config import ConfigError, MigrationConfig, load_config
+from reinhardt_migrations.shell.executor import (
+    MigrateResult,
+    MigrationExecutor,
+    MigrationStatus,
+    PreviewStep,
+    ProgressCallback,
+)
+from reinhardt_migrations.shell.loader import LoadedMigrations, load_migrations
+from reinhardt_migrations.shell.models_source import load_models_state
+from reinhardt_migrations.shell.prompts import AbortedByUser
+from reinhardt_migrations.shell.writer import (
+    migration_file_name,
+    next_migration_number,
+    render_migration,
+    write_migration,
+)
+
+__all__ = [
+    "AmbiguousMigrationName",
+    "CheckResult",
+    "MakeMigrationsCommand",
+    "MakeMigrationsOptions",
+    "MakeMigrationsResult",
+    "MigrationService",
+    "PlannedMigration",
+    "SqlResult",
+    "StatusEntry",
+    "StatusResult",
+]
+
+_MAX_MERGE_NAME = 52
+
+
+class AmbiguousMigrationName(MigrationError, LookupError):
+    """A migration name prefix that several migrations of an app start with."""
+
+    def __init__(self, app_label: str, prefix: str, matches: tuple[str, ...]) -> None:
+        self.app_label = app_label
+        self.prefix = prefix
+        self.matches = matches
+        super().__init__(
+            f"More than one migration of app {app_label!r} starts with {prefix!r}: "
+            f"{', '.join(matches)}. Give more of the name."
+        )
+
+
+@attrs.frozen
+class PlannedMigration:
+    """A new migration, the file it goes to, its text, and what in it can lose data."""
+
+    migration: Migration
+    path: Path
+    text: str
+    data_loss: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class MakeMigrationsResult:
+    """What ``makemigrations`` found (and wrote, unless a dry run)."""
+
+    migrations: tuple[PlannedMigration, ...] = ()
+    written: tuple[Path, ...] = ()
+    open_questions: tuple[str, ...] = ()
+    dry_run: bool = False
+    merge: bool = False
+
+    @property
+    def has_changes(self) -> bool:
+        """Tell whether there was anything to write."""
+        return bool(self.migrations)
+
+    @property
+    def data_loss(self) -> tuple[str, ...]:
+        """Return the warnings of every migration, in order."""
+        return tuple(warning for planned in self.migrations for warning in planned.data_loss)
+
+
+@attrs.frozen
+class StatusEntry:
+    """One migration for ``showmigrations``: applied or not, when, its file, and whether the file changed."""
+
+    key: MigrationKey
+    applied: bool
+    applied_at: str | None
+    checksum_matches: bool | None
+    path: Path | None
+
+
+@attrs.frozen
+class StatusResult:
+    """Every migration (of one app, or all) in planning order, with the configured apps."""
+
+    entries: tuple[StatusEntry, ...]
+    apps: tuple[str, ...]
+
+    def of_app(self, app_label: str) -> tuple[StatusEntry, ...]:
+        """Return the entries of one app, in planning order."""
+        return tuple(entry for entry in self.entries if entry.key[0] == app_label)
+
+
+@attrs.frozen
+class SqlResult:
+    """The statements one migration runs (``sqlmigrate``), rendered offline for a dialect."""
+
+    key: MigrationKey
+    backwards: bool
+    dialect: str
+    sql: MigrationSQL
+
+
+@attrs.frozen
+class CheckResult:
+    """What ``check`` found: conflicting leaves, and migrations the models still need."""
+
+    conflicts: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    pending: tuple[Migration, ...] = ()
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """Tell whether models and migrations agree and the graph has no conflicts."""
+        return not self.conflicts and not self.pending and not self.problems
+
+
+class MigrationService:
+    """makemigrations, migrate, plan, status, sql and check for one project."""
+
+    def __init__(
+        self,
+        config: MigrationConfig,
+        *,
+        backend: Backend | None = None,
+        models: ProjectState | Callable[[], ProjectState] | None = None,
+    ) -> None:
+        """Serve ``config``; ``backend`` and ``models`` replace the configured database and models."""
+        self.config = config
+        self._backend = backend
+        self._owns_backend = backend is None
+        self._models = models
+
+    @classmethod
+    def from_pyproject(
+        cls,
+        path: Path | None = None,
+        *,
+        cwd: Path | None = None,
+        database_url: str | None = None,
+        file_format: str | None = None,
+    ) -> MigrationService:
+        """Return a service for the configuration in ``path`` (or found from ``cwd``).
+
+        Raises:
+            ConfigError: no configuration, or a wrong setting.
+        """
+        return cls(load_config(path, cwd=cwd, database_url=database_url, format=file_format))
+
+    def __enter__(self) -> MigrationService:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the database connection if this service opened it."""
+        if self._backend is not None and self._owns_backend:
+            self._backend.close()
+            self._backend = None
+
+    # -- reading the project ---------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        """Return the database backend, connecting on first use.
+
+        Raises:
+            InvalidDatabaseUrl, MissingDriver, DatabaseError: the database cannot be opened.
+        """
+        if self._backend is None:
+            self._backend = connect(self.config.database_url)
+        return self._backend
+
+    def load(self) -> LoadedMigrations:
+        """Return the configured apps' migration files and their graph.
+
+        Raises:
+            MigrationFileError, SerializationError: a migration file is broken.
+        """
+        return load_migrations(self.config)
+
+    def models_state(self) -> ProjectState:
+        """Return the state the models describe (injected, or from the configured source).
+
+        Raises:
+            ModelsSourceError: the models cannot be loaded.
+            ConfigError: a model belongs to an app that is not configured.
+        """
+        if isinstance(self._models, ProjectState):
+            state = self._models
+        elif self._models is not None:
+            state = self._models()
+        else:
+            state = load_models_state(self.config.models, python_path=self.config.python_path)
+        unknown = sorted(set(state.app_labels()) - set(self.config.app_labels))
+        if unknown:
+            examples = ", ".join(model.label for model in state if model.app_label in unknown)
+            raise ConfigError(
+                f"the models use app(s) {', '.join(unknown)} ({examples}), which have no migrations "
+                f"folder; add them to apps",
+                source=self.config.source,
+                key="apps",
+            )
+        return state
+
+    def history_state(self, loaded: LoadedMigrations | None = None) -> ProjectState:
+        """Return the state every migration file together builds."""
+        graph = (loaded or self.load()).graph
+        return replay(graph.migration(key) for key in graph.forwards_plan())
+
+    def executor(self, loaded: LoadedMigrations | None = None) -> MigrationExecutor:
+        """Return an executor for the migrations on this service's database."""
+        graph = (loaded or self.load()).graph
+        return MigrationExecutor(self.backend, graph, recorder_table=self.config.recorder_table)
+
+    # -- makemigrations ----------------------------------------------------------------
+
+    def makemigrations(
+        self,
+        app_labels: Sequence[str] = (),
+        *,
+        name: str | None = None,
+        empty: bool = False,
+        merge: bool = False,
+        dry_run: bool = False,
+        file_format: str | None = None,
+        policy: Policy | None = None,
+        confirm_data_loss: Callable[[Sequence[str]], bool] | None = None,
+        confirm_merge: Callable[[str, Sequence[str]], bool] | None = None,
+    ) -> MakeMigrationsResult:
+        """Write the migrations that bring the files up to the models (none in a dry run).
+
+        ``policy`` decides renames and one-off defaults (default: accept unambiguous
+        renames); ``confirm_data_loss`` may refuse to write operations that lose data.
+
+        Raises:
+            ConflictingLeaves: an app has several leaf migrations (use ``merge=True``).
+            MissingOneOffDefault: a NOT NULL field needs a value for existing rows.
+            AbortedByUser: ``confirm_data_loss`` or a question said stop.
+            MigrationFileError, ModelsSourceError, ConfigError: reading the project failed.
+        """
+        config = self.config.with_overrides(format=file_format)
+        for label in app_labels:
+            config.app(label)
+        loaded = self.load()
+        if merge:
+            return self._merge(config, loaded, app_labels, name, dry_run, confirm_merge)
+        conflicts = loaded.graph.conflicts()
+        if conflicts:
+            raise ConflictingLeaves(conflicts)
+        leaves = _leaves(loaded.graph, config.app_labels)
+        questions: tuple[str, ...] = ()
+        if empty:
+            if not app_labels:
+                raise ConfigError("--empty needs the app label(s) to make an empty migration for")
+            migrations = tuple(_empty_migration(app, leaves[app], name) for app in app_labels)
+            losses: dict[MigrationKey, list[str]] = {}
+        else:
+            detector = MigrationAutodetector(
+                self.history_state(loaded),
+                self.models_state(),
+                policy if policy is not None else AcceptUnambiguousRenames(),
+                leaves=leaves,
+                name=name,
+            )
+            detected = detector.detect()
+            migrations = _trim_to_apps(detected.migrations, app_labels)
+            losses = {}
+            for loss in detected.destructive:
+                # The optimizer may have merged the operation into another; then warn on the
+                # app's first new migration.
+                owners = [m.key for m in detected.migrations if loss.operation in m.operations]
+                owners += [m.key for m in detected.migrations if m.app_label == loss.app_label]
+                if owners:
+                    losses.setdefault(owners[0], []).append(loss.describe())
+            questions = tuple(_open_question(question) for question in detected.questions)
+        planned = tuple(
+            PlannedMigration(
+                migration,
+                config.app(migration.app_label).migrations / migration_file_name(migration, config.format),
+                render_migration(migration, config.format),
+                tuple(losses.get(migration.key, ())),
+            )
+            for migration in migrations
+        )
+        result = MakeMigrationsResult(planned, (), questions, dry_run=dry_run)
+        if dry_run or not planned:
+            return result
+        warnings = result.data_loss
+        if warnings and confirm_data_loss is not None and not confirm_data_loss(warnings):
+            raise AbortedByUser("data loss not confirmed")
+        return attrs.evolve(result, written=_write_all(planned, config))
+
+    def _merge(
+        self,
+        config: MigrationConfig,
+        loaded: LoadedMigrations,
+        app_labels: Sequence[str],
+        name: str | None,
+        dry_run: bool,
+        confirm: Callable[[str, Sequence[str]], bool] | None,
+    ) -> MakeMigrationsResult:
+        planned = []
+        for app, leaves in loaded.graph.conflicts().items():
+            if app_labels and app not in app_labels:
+                continue
+            if confirm is not None and not confirm(app, leaves):
+                continue
+            number = next_migration_number(file.key[1] for file in loaded.of_app(app))
+            suffix = name or f"merge_{'_'.join(leaves)}"
+            if len(suffix) > _MAX_MERGE_NAME:
+                suffix = "merge"
+            migration = Migration(
+                f"{number:04d}_{suffix}", app, dependencies=[(app, leaf) for leaf in leaves]
+            )
+            path = config.app(app).migrations / migration_file_name(migration, config.format)
+            planned.append(PlannedMigration(migration, path, render_migration(migration, config.format)))
+        result = MakeMigrationsResult(tuple(planned), dry_run=dry_run, merge=True)
+        if dry_run or not planned:
+            return result
+        return attrs.evolve(result, written=_write_all(result.migrations, config))
+
+    # -- migrate, plan, status -------------------------------------------------------------
+
+    def migrate(
+        self,
+        app_label: str | None = None,
+        target: str | None = None,
+        *,
+        fake: bool = False,
+        fake_initial: bool = False,
+        progress: ProgressCallback | None = None,
+    ) -> MigrateResult:
+        """Apply or unapply migrations to reach ``target`` of ``app_label`` (all leaves by default).
+
+        ``target`` is a migration name (or a unique prefix such as ``0002``), or ``zero``.
+
+        Raises:
+            ConflictingLeaves: the graph has several leaves in an app; make a merge migration first.
+            UnknownMigration: the target does not exist.
+            DatabaseError, IrreversibleOperation, ChecksumMismatch: see MigrationExecutor.migrate.
+        """
+        loaded = self.load()
+        loaded.graph.check_conflicts()
+        targets = self._targets(loaded.graph, app_label, target)
+        return self.executor(loaded).migrate(targets, fake=fake, fake_initial=fake_initial, progress=progress)
+
+    def plan(self, app_label: str | None = None, target: str | None = None) -> tuple[PreviewStep, ...]:
+        """Return what ``migrate`` would run, migration by migration, without running it.
+
+        Raises:
+            ConflictingLeaves, UnknownMigration: as for ``migrate``.
+            IrreversibleOperation: a backwards step cannot be undone.
+        """
+        loaded = self.load()
+        loaded.graph.check_conflicts()
+        return self.executor(loaded).preview(self._targets(loaded.graph, app_label, target))
+
+    def status(self, app_label: str | None = None) -> StatusResult:
+        """Return every migration with its applied state, in planning order.
+
+        Raises:
+            ConfigError: ``app_label`` is not configured.
+        """
+        if app_label is not None:
+            self.config.app(app_label)
+        loaded = self.load()
+        entries = tuple(
+            _entry(status, loaded)
+            for status in self.executor(loaded).status()
+            if app_label is None or status.key[0] == app_label
+        )
+        apps = (app_label,) if app_label is not None else self.config.app_labels
+        return StatusResult(entries, apps)
+
+    def sql(self, app_label: str, name: str, *, backwards: bool = False) -> SqlResult:
+        """Return the SQL one migration runs on the configured database's dialect; needs no connection.
+
+        Raises:
+            UnknownMigration: no such migration.
+            IrreversibleOperation: backwards, an operation cannot be undone.
+            UnsupportedOperation: the dialect cannot express an operation.
+        """
+        self.config.app(app_label)
+        graph = self.load().graph
+        key = _resolve(graph, app_label, name)
+        before = replay(graph.migration(k) for k in graph.forwards_plan(key) if k != key)
+        dialect = dialect_for(self.config.database_url)
+        return SqlResult(
+            key,
+            backwards,
+            dialect.name,
+            dialect.plan_migration(graph.migration(key), before, backwards=backwards),
+        )
+
+    def check(self) -> CheckResult:
+        """Return whether the migrations are loadable, conflict-free and match the models.
+
+        Raises:
+            MigrationFileError, ModelsSourceError, ConfigError: the project cannot be read.
+        """
+        loaded = self.load()
+        conflicts = tuple(sorted(loaded.graph.conflicts().items()))
+        if conflicts:
+            return CheckResult(conflicts=conflicts)
+        detector = MigrationAutodetector(
+            self.history_state(loaded),
+            self.models_state(),
+            NeverRename(),
+            leaves=_leaves(loaded.graph, self.config.app_labels),
+        )
+        try:
+            return CheckResult(pending=detector.detect().migrations)
+        except MissingOneOffDefault as error:
+            return CheckResult(problems=(str(error),))
+
+    def _targets(
+        self, graph: MigrationGraph, app_label: str | None, target: str | None
+    ) -> tuple[MigrationKey, ...] | None:
+        if app_label is None:
+            return None
+        self.config.app(app_label)
+        if not any(key[0] == app_label for key in graph.nodes):
+            raise UnknownMigration((app_label, ZERO))
+        if target is None:
+            return graph.leaf_nodes(app_label)
+        if target == ZERO:
+            return ((app_label, ZERO),)
+        return (_resolve(graph, app_label, target),)
+
+
+def _open_question(question: Question) -> str:
+    if isinstance(question, RenameQuestion):
+        return f"{question.prompt()} Assumed no (drop and add); to rename, {question.hint()}."
+    return f"{question.prompt()} None given, so existing NULL values will make the migration fail."
+
+
+def _leaves(graph: MigrationGraph, apps: Iterable[str]) -> dict[str, str | None]:
+    leaves: dict[str, str | None] = {}
+    for app in apps:
+        found = graph.leaf_nodes(app)
+        leaves[app] = found[-1][1] if found else None
+    return leaves
+
+
+def _resolve(graph: MigrationGraph, app_label: str, name: str) -> MigrationKey:
+    """Return the migration of ``app_label`` called ``name``, or the only one whose name starts with it."""
+    if (app_label, name) in graph:
+        return (app_label, name)
+    matches = sorted(key for key in graph.nodes if key[0] == app_label and key[1].startswith(name))
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise AmbiguousMigrationName(app_label, name, tuple(key[1] for key in matches))
+    raise UnknownMigration((app_label, name))
+
+
+def _empty_migration(app_label: str, leaf: str | None, name: str | None) -> Migration:
+    number = next_migration_number([leaf] if leaf else [])
+    return Migration(
+        f"{number:04d}_{name or 'custom'}",
+        app_label,
+        dependencies=[(app_label, leaf)] if leaf else [],
+        initial=leaf is None,
+    )
+
+
+def _trim_to_apps(migrations: tuple[Migration, ...], app_labels: Sequence[str]) -> tuple[Migration, ...]:
+    """Keep the migrations of ``app_labels`` and the new migrations they depend on (as Django does)."""
+    if not app_labels:
+        return migrations
+    by_key = {migration.key: migration for migration in migrations}
+    keep = {key for key in by_key if key[0] in app_labels}
+    pending = list(keep)
+    while pending:
+        for dependency in by_key[pending.pop()].dependencies:
+            if dependency in by_key and dependency not in keep:
+                keep.add(dependency)
+                pending.append(dependency)
+    return tuple(migration for migration in migrations if migration.key in keep)
+
+
+def _write_all(planned: Iterable[PlannedMigration], config: MigrationConfig) -> tuple[Path, ...]:
+    """Write every planned migration; if one fails, remove the ones written before it."""
+    written: list[Path] = []
+    try:
+        for item in planned:
+            written.append(write_migration(item.migration, item.path.parent, config.format))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+    return tuple(written)
+
+
+def _entry(status: MigrationStatus, loaded: LoadedMigrations) -> StatusEntry:
+    return StatusEntry(
+        status.key, status.applied, status.applied_at, status.checksum_matches, loaded.path_of(status.key)
+    )
+
+
+@attrs.frozen
+class MakeMigrationsOptions:
+    """The original crate's options for ``MakeMigrationsCommand``."""
+
+    app_label: str | None = None
+    dry_run: bool = False
+    name: str | None = None
+    empty: bool = False
+    file_format: str | None = None
+
+
+class MakeMigrationsCommand:
+    """The original crate's command object: ``MakeMigrationsCommand(options).execute()``."""
+
+    def __init__(self, options: MakeMigrationsOptions, *, service: MigrationService | None = None) -> None:
+        """Run with ``options`` on ``service`` (default: the project found from the current folder)."""
+        self.options = options
+        self.service = service
+
+    def execute(self) -> tuple[Path, ...]:
+        """Make the migrations and return the files created (none in a dry run).
+
+        Raises:
+            MigrationError: see ``MigrationService.makemigrations``.
+        """
+        service = self.service or MigrationService.from_pyproject()
+        options = self.options
+        result = service.makemigrations(
+            (options.app_label,) if options.app_label else (),
+            name=options.name,
+            empty=options.empty,
+            dry_run=options.dry_run,
+            file_format=options.file_format,
+        )
+        return result.written

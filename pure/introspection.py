@@ -42,7 +42,14 @@ from reinhardt_migrations.pure.fields import (
 )
 from reinhardt_migrations.pure.names import object_name
 from reinhardt_migrations.pure.state import ModelState, ProjectState
-from reinhardt_migrations.pure.types import AutoField, ColumnType, RawType, parse_sql_type
+from reinhardt_migrations.pure.types import (
+    AutoField,
+    BigAutoField,
+    BigInteger,
+    ColumnType,
+    RawType,
+    parse_sql_type,
+)
 
 __all__ = [
     "SQLITE_CATALOG_QUERIES",
@@ -469,7 +476,8 @@ def state_from_catalog(rows: CatalogRows, *, app_label: str = "tables") -> Proje
         for column in table_columns:
             column_type = _type_of(column.type)
             if column.autoincrement and len(primary_keys.get(name, ())) == 1:
-                column_type = AutoField()
+                # A 64-bit auto key (PostgreSQL's bigint identity, MySQL's BIGINT AUTO_INCREMENT).
+                column_type = BigAutoField() if isinstance(column_type, BigInteger) else AutoField()
             relation = None
             key = keys.get(column.name)
             if key is not None and key.target_table in tables:

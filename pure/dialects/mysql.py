@@ -2,9 +2,10 @@
 
 Theory of operation: MySQL commits every DDL statement by itself, so a migration cannot
 be rolled back as a whole; the executor records progress after each statement instead
-(``shell/progress.py``). This dialect makes each operation as few statements as it can,
-because one ``ALTER TABLE`` with several clauses is all or nothing. A ``TableChange``
-(see ``tables.py``) becomes, in this order:
+(``shell/progress.py``). DDL statements are therefore ``transactional=False`` (plans are
+not atomic), data changes stay transactional. This dialect makes each operation as few
+statements as it can, because one ``ALTER TABLE`` with several clauses is all or
+nothing. A ``TableChange`` (see ``tables.py``) becomes, in this order:
 
 1. ``ALTER TABLE ... RENAME TO ...`` when the table is renamed;
 2. ``UPDATE ... SET col = <fill> WHERE col IS NULL`` for columns becoming NOT NULL
@@ -14,7 +15,9 @@ because one ``ALTER TABLE`` with several clauses is all or nothing. A ``TableCha
 4. the main ``ALTER TABLE``: drop keys and checks, rename columns (``RENAME COLUMN``, or
    ``CHANGE`` when the definition changes too), drop, modify and add columns (at their
    place, with ``FIRST``/``AFTER``), the primary key, rename and add keys and checks, the
-   table options, and the new foreign keys when none was dropped in step 3;
+   table options, and the new foreign keys when none was dropped in step 3; when a
+   column is dropped, every check is dropped and re-added in it too (MariaDB silently
+   drops the checks that name no remaining column);
 5. ``MODIFY`` of added columns whose one-off fill differs from their default;
 6. the foreign keys dropped in step 3, added back (MySQL cannot drop and add foreign keys
    in one copying ``ALTER``).
@@ -242,7 +245,7 @@ class MySQLDialect(BaseDialect):
     def _definition(self, column: ColumnDef) -> tuple[object, ...]:
         """Return what a MODIFY must restate: every part of the column's SQL but its name."""
         return (
-            self.normalise_type(self.column_type_sql(column.type)),
+            self.column_type_sql(column.type),
             column.null,
             self.default_sql(column.default),
             column.autoincrement,
@@ -363,9 +366,7 @@ class MySQLDialect(BaseDialect):
         changes = changes_between(before, after, keys, renames)
         dropped = [c.old for c in changes if c.new is None and c.old is not None]
         first = [
-            Statement(
-                f"ALTER TABLE {self.quote(t.name)} DROP FOREIGN KEY {self.quote(self.object_name(k.name))}"
-            )
+            _ddl(f"ALTER TABLE {self.quote(t.name)} DROP FOREIGN KEY {self.quote(self.object_name(k.name))}")
             for t in (dropped if len(dropped) > 1 else [])
             for k in t.foreign_keys
         ]
@@ -384,13 +385,13 @@ class MySQLDialect(BaseDialect):
         if change.old is None:
             assert change.new is not None
             table = change.new
-            create = Statement(self.create_table_sql(table, foreign_keys=not split_foreign_keys))
+            create = _ddl(self.create_table_sql(table, foreign_keys=not split_foreign_keys))
             if not split_foreign_keys or not table.foreign_keys:
                 return (create,), ()
             adds = ", ".join(f"ADD {self.foreign_key_sql(key)}" for key in table.foreign_keys)
-            return (create,), (Statement(f"ALTER TABLE {self.quote(table.name)} {adds}"),)
+            return (create,), (_ddl(f"ALTER TABLE {self.quote(table.name)} {adds}"),)
         if change.new is None:
-            return (Statement(f"DROP TABLE {self.quote(change.old.name)}"),), ()
+            return (_ddl(f"DROP TABLE {self.quote(change.old.name)}"),), ()
         alteration = _Alteration(self, change, change.old, change.new)
         return alteration.statements(split_foreign_keys=split_foreign_keys)
 
@@ -410,26 +411,26 @@ class _Alteration:
         d, change, old, new = self.dialect, self.change, self.old, self.new
         out: list[Statement] = []
         if old.name != new.name:
-            out.append(Statement(f"ALTER TABLE {self.q(old.name)} RENAME TO {self.table}"))
+            out.append(_ddl(f"ALTER TABLE {self.q(old.name)} RENAME TO {self.table}"))
         out += self._fills()
         removed_keys, added_keys = change.foreign_key_changes()
         retyped = self._retyped_foreign_keys(added_keys)
         dropped = [*removed_keys, *retyped]
         if dropped:
             drops = ", ".join(f"DROP FOREIGN KEY {self.q(d.object_name(k.name))}" for k in _by_name(dropped))
-            out.append(Statement(f"ALTER TABLE {self.table} {drops}"))
+            out.append(_ddl(f"ALTER TABLE {self.table} {drops}"))
         adding = _by_name([*added_keys, *retyped])
         clauses = self._main_clauses()
         inline = not dropped and not split_foreign_keys
         if inline:
             clauses += [f"ADD {d.foreign_key_sql(key)}" for key in adding]
         if clauses:
-            out.append(Statement(f"ALTER TABLE {self.table} {', '.join(clauses)}"))
+            out.append(_ddl(f"ALTER TABLE {self.table} {', '.join(clauses)}"))
         out += self._restore_defaults()
         late: list[Statement] = []
         if adding and not inline:
             adds = ", ".join(f"ADD {d.foreign_key_sql(key)}" for key in adding)
-            late.append(Statement(f"ALTER TABLE {self.table} {adds}"))
+            late.append(_ddl(f"ALTER TABLE {self.table} {adds}"))
         if split_foreign_keys:
             return tuple(out), tuple(late)
         return (*out, *late), ()
@@ -465,7 +466,7 @@ class _Alteration:
         return {
             new.name
             for old, new in self.change.matched_columns()
-            if d.normalise_type(d.column_type_sql(old.type)) != d.normalise_type(d.column_type_sql(new.type))
+            if d.column_type_sql(old.type) != d.column_type_sql(new.type)
         }
 
     def _retyped_foreign_keys(self, added: Sequence[ForeignKeyDef]) -> list[ForeignKeyDef]:
@@ -500,6 +501,11 @@ class _Alteration:
                 added.remove(twin)
         clauses += [f"DROP INDEX {self.q(key.name)}" for key in removed]
         removed_checks, added_checks = change.check_changes()
+        if change.dropped_columns():
+            # MariaDB drops every check that names none of the remaining columns (a constant
+            # check such as 1 = 1 included) when any column is dropped: restate the kept ones.
+            kept = [c for c in new.checks if c not in added_checks]
+            removed_checks, added_checks = (*removed_checks, *kept), (*added_checks, *kept)
         clauses += [f"DROP CONSTRAINT {self.q(d.object_name(c.name))}" for c in removed_checks]
         primary_changed = change.primary_key_changed()
         if primary_changed and old.primary_key:
@@ -550,7 +556,7 @@ class _Alteration:
         for column in self.change.added_columns():
             fill = self.change.fills.get(column.name)
             if fill is not None and d.default_sql(fill) != d.default_sql(column.default):
-                statements.append(Statement(f"ALTER TABLE {self.table} MODIFY {d.column_sql(column)}"))
+                statements.append(_ddl(f"ALTER TABLE {self.table} MODIFY {d.column_sql(column)}"))
         return statements
 
     def _option_clauses(self) -> list[str]:
@@ -560,6 +566,11 @@ class _Alteration:
         if self.old.comment is not None and self.new.comment is None:
             changed.append("COMMENT=''")
         return changed
+
+
+def _ddl(sql: str) -> Statement:
+    """Return a DDL statement: MySQL commits it by itself, so it never belongs to a transaction."""
+    return Statement(sql, transactional=False)
 
 
 def _carried(key: MySQLKey, change: TableChange) -> MySQLKey:

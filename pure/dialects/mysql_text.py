@@ -94,7 +94,7 @@ def _unwrap(text: str) -> str:
 
 _EXPRESSION_TOKEN = re.compile(
     r"(?P<single>(?:_[A-Za-z0-9]+)?'(?:[^'\\]|''|\\.)*')|(?P<double>\"(?:[^\"\\]|\"\"|\\.)*\")"
-    r"|(?P<backtick>`(?:[^`]|``)*`)|(?P<space>\s+)|(?P<other>[^'\"`\s]+)",
+    r"|(?P<backtick>`(?:[^`]|``)*`)|(?P<space>\s+)|(?P<other>(?:(?!_[A-Za-z0-9]+')[^'\"`\s])+)",
     re.DOTALL,
 )
 

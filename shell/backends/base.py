@@ -34,6 +34,11 @@ class Backend(Protocol):
         """Return the driver's DB-API connection (handed to RunCode callables)."""
         ...
 
+    @property
+    def transactional_ddl(self) -> bool:
+        """Tell whether DDL runs inside transactions; if not (MySQL), the executor records progress."""
+        ...
+
     def execute(self, statements: Iterable[Statement]) -> None:
         """Run ``statements`` in order, in the current transaction if one is open.
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import sqlite_utils
@@ -94,6 +94,9 @@ class SqliteBackend:
     """A SQLite database in autocommit mode, with explicit transactions."""
 
     __slots__ = ("_conn", "_db", "_depth", "path")
+
+    #: SQLite's DDL is transactional: a failed migration leaves nothing.
+    transactional_ddl: ClassVar[bool] = True
 
     def __init__(self, path: str, *, timeout: float = _DEFAULT_TIMEOUT) -> None:
         """Open (or create) the database file at ``path``, or ``:memory:``.

@@ -19,10 +19,14 @@ model's chain only, nearest first, for a partner (at most ``LOOKBACK`` steps, st
 at the first operation it can neither merge with nor pass). Checking the operations in
 between costs a bisection per project-wide list plus the chain entries of its own
 models in that window: operations on other models are never visited. A merged result
-looks for a partner in turn. Passes repeat until one merges nothing (at most
-``MAX_PASSES``), since a merge can free a pair an earlier operation could not reach.
-The work is near linear in the number of operations; Django's optimizer restarts its
-quadratic scan after every merge.
+gets the exact touch of its own (what was known before the first of the pair is known
+before it) and looks for a partner in turn.
+
+A pass can miss a merge only where a later merge in the same pass changes an operation
+that stopped a look-back, or clears what stood between a pair found apart; the pass
+notes both, and only then does another pass run (at most ``MAX_PASSES``), so the result
+is a fixed point: optimizing it again changes nothing. The work is near linear in the
+number of operations; Django's optimizer restarts its quadratic scan after every merge.
 """
 
 from __future__ import annotations
@@ -32,16 +36,22 @@ from collections.abc import Iterable, Sequence
 
 from reinhardt_migrations.pure.errors import MigrationError
 from reinhardt_migrations.pure.fields import ModelKey
+from reinhardt_migrations.pure.operations import BUILTIN_OPERATIONS
 from reinhardt_migrations.pure.operations.base import Operation
+from reinhardt_migrations.pure.operations.models import DeleteModel
+from reinhardt_migrations.pure.optimizer_knowledge import Before, Knowledge
 from reinhardt_migrations.pure.optimizer_rules import RULES, Reduced, model_key
-from reinhardt_migrations.pure.optimizer_touch import EVERYTHING, Before, Knowledge, Touch, touch_of
+from reinhardt_migrations.pure.optimizer_touch import EVERYTHING, Touch, touch_of
 
 __all__ = ["LOOKBACK", "MAX_PASSES", "optimize"]
 
 #: How many earlier operations on its model a new operation considers as partners.
 LOOKBACK = 64
-#: At most this many passes; each pass after the first only runs if the previous one merged.
+
+#: At most this many passes; another runs only if the previous one may have missed a merge.
 MAX_PASSES = 8
+
+_BUILT_IN: frozenset[type] = frozenset(BUILTIN_OPERATIONS.values())
 
 
 def optimize(operations: Sequence[Operation]) -> tuple[Operation, ...]:
@@ -52,11 +62,10 @@ def optimize(operations: Sequence[Operation]) -> tuple[Operation, ...]:
     """
     current = tuple(operations)
     for _ in range(MAX_PASSES):
-        reduced = _Pass(current).run()
-        # Every merge shortens the sequence, so an unchanged length means nothing merged.
-        if len(reduced) == len(current):
-            return current
-        current = reduced
+        scan = _Pass(current)
+        current = scan.run()
+        if not scan.retry:
+            break
     return current
 
 
@@ -69,6 +78,9 @@ def _reduce_pair(first: Operation, second: Operation, before: Before) -> Reduced
         except MigrationError:
             # The pair cannot be expressed as one valid operation; leave it as it is.
             return None
+    if type(first) in _BUILT_IN:
+        # Built-in operations merge through RULES only (their reduce() is the default None).
+        return None
     result = first.reduce(second)
     if result is None:
         return None
@@ -96,8 +108,11 @@ class _Pass:
         "next",
         "operations",
         "prev",
+        "retry",
         "tail",
         "touches",
+        "unblocked",
+        "watched",
     )
 
     def __init__(self, operations: Sequence[Operation]) -> None:
@@ -122,6 +137,11 @@ class _Pass:
         self.frees_any: list[int] = []
         self.claims_named: dict[str, list[int]] = {}
         self.frees_named: dict[str, list[int]] = {}
+        # Whether another pass may merge more (see _merge_once and _apply).
+        self.retry = False
+        self.unblocked = False
+        # slot -> the later slots whose look-back it stopped (or whose pair it separated).
+        self.watched: dict[int, list[int]] = {}
 
     def run(self) -> tuple[Operation, ...]:
         """Read every operation, merging as it goes; return the live operations in order."""
@@ -163,12 +183,19 @@ class _Pass:
                     yield named.setdefault(name, [])
 
     def _index(self, slot: int, touch: Touch) -> None:
-        """Put ``slot`` in every list ``touch`` calls for that does not hold it yet."""
-        member = self.member[slot]
-        for lst in self._lists(touch):
-            if not any(lst is held for held in member):
-                insort(lst, slot)
-                member.append(lst)
+        """Make ``slot`` a member of exactly the lists ``touch`` calls for."""
+        wanted = {id(lst): lst for lst in self._lists(touch)}
+        kept: list[list[int]] = []
+        for lst in self.member[slot]:
+            if id(lst) in wanted:
+                del wanted[id(lst)]
+                kept.append(lst)
+            else:
+                del lst[bisect_left(lst, slot)]
+        for lst in wanted.values():
+            insort(lst, slot)
+            kept.append(lst)
+        self.member[slot] = kept
 
     def _kill(self, slot: int) -> None:
         """Remove ``slot`` from the sequence and from every list that holds it."""
@@ -217,32 +244,70 @@ class _Pass:
                 if first != adjacent:
                     result = _reduce_pair(self.operations[first], second, first_touch.before)
                     if result is not None:
-                        if not self._blocked(touch, first, slot):
-                            return self._apply(first, slot, result, back=True)
-                        if not self._blocked(first_touch, first, slot):
-                            return self._apply(first, slot, result, back=False)
+                        barrier = self._first_between(self.barriers, first, slot)
+                        if barrier >= 0:
+                            # A barrier stays, unless it merges itself.
+                            self.watched.setdefault(barrier, []).append(slot)
+                        else:
+                            if not self._blocked(touch, first, slot):
+                                return self._apply(first, slot, result, back=True)
+                            if not self._blocked(first_touch, first, slot):
+                                return self._apply(first, slot, result, back=False)
+                            # What stands between them may merge away later in this pass.
+                            self.unblocked = True
                 if not first_touch.commutes_with(touch):
+                    # If this operation merges later in this pass, the way back may open.
+                    self.watched.setdefault(first, []).append(slot)
                     break
+            else:
+                self.unblocked = self.unblocked or position >= 0
         return -1
 
     def _apply(self, first: int, second: int, result: Reduced, *, back: bool) -> int:
         """Replace the pair by ``result``: in the first's slot if the second moved back, else the second's."""
-        first_touch, second_touch = self.touches[first], self.touches[second]
+        waiting = self.watched.pop(first, []) + self.watched.pop(second, [])
+        if self.unblocked:
+            # A pair was found apart earlier in this pass: this merge may have cleared the way.
+            self.retry = True
         if not result:
             self._kill(second)
             self._kill(first)
+            self.retry = self.retry or any(self.alive[slot] for slot in waiting)
             return -1
-        merged = first_touch.joined(second_touch)
         (operation,) = result
-        if model_key(operation) is None:
-            # Not built in: its own footprint may name more than the pair did.
-            merged = merged.joined(touch_of(operation, Knowledge()))
         kept, gone = (first, second) if back else (second, first)
+        touch = self._merged_touch(operation, first, second)
         self._kill(gone)
         self.operations[kept] = operation
-        self.touches[kept] = merged
-        self._index(kept, merged)
+        if touch != self.touches[kept]:
+            self.touches[kept] = touch
+            self._index(kept, touch)
+        self.retry = self.retry or any(self._opens_way(kept, slot) for slot in waiting if self.alive[slot])
         return kept
+
+    def _opens_way(self, merged: int, waiting: int) -> bool:
+        """Tell whether the new operation in ``merged`` no longer stops ``waiting`` looking back."""
+        if merged > waiting:
+            return True
+        touch = self.touches[merged]
+        if touch.commutes_with(self.touches[waiting]):
+            return True
+        return _reduce_pair(self.operations[merged], self.operations[waiting], touch.before) is not None
+
+    def _merged_touch(self, operation: Operation, first: int, second: int) -> Touch:
+        """Return the touch of the operation that replaces the pair ``first``, ``second``.
+
+        What is known just before the first operation is known just before the result,
+        so a built-in result gets its exact touch. A DeleteModel needs all the fields of
+        its model, which are not kept per slot, and an operation that is not built in may
+        name anything: both get a touch covering the pair's and their own.
+        """
+        first_touch, second_touch = self.touches[first], self.touches[second]
+        key = model_key(self.operations[first])
+        if model_key(operation) is not None and not isinstance(operation, DeleteModel) and key is not None:
+            return touch_of(operation, Knowledge.just_before(key, first_touch.before))
+        merged = first_touch.joined(second_touch)
+        return merged.joined(touch_of(operation, Knowledge())) if model_key(operation) is None else merged
 
     def _blocked(self, touch: Touch, low: int, high: int) -> bool:
         """Tell whether an operation strictly between ``low`` and ``high`` does not commute with ``touch``."""
@@ -286,3 +351,9 @@ class _Pass:
         """Tell whether the sorted ``slots`` hold one strictly between ``low`` and ``high``."""
         index = bisect_right(slots, low)
         return index < len(slots) and slots[index] < high
+
+    @staticmethod
+    def _first_between(slots: list[int], low: int, high: int) -> int:
+        """Return the first of the sorted ``slots`` strictly between ``low`` and ``high``, or -1."""
+        index = bisect_right(slots, low)
+        return slots[index] if index < len(slots) and slots[index] < high else -1

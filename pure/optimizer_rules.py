@@ -48,7 +48,7 @@ from reinhardt_migrations.pure.operations.models import (
     DeleteModel,
     RenameModel,
 )
-from reinhardt_migrations.pure.optimizer_touch import Before, followed_table
+from reinhardt_migrations.pure.optimizer_knowledge import Before, followed_table
 from reinhardt_migrations.pure.state import default_table_name
 
 __all__ = ["RULES", "Reduced", "Reducer", "model_key"]
@@ -345,7 +345,16 @@ def _add_rename_field(a: AddField, b: RenameField, _before: Before) -> Reduced |
     # An automatic join table would be named after the new name; the pair names it after the old.
     if not _same_field(a, b, a.field.name, b.old_name) or _is_auto_join(a.field):
         return None
-    return (attrs.evolve(a, field=a.field.with_name(b.new_name)),)
+    field = a.field.with_name(b.new_name)
+    relation = field.relation
+    if (
+        relation is not None
+        and relation.to == (a.app_label, a.model_name)
+        and relation.to_field == b.old_name
+    ):
+        # The rename also rewrites relations naming the field, this one's own included.
+        field = attrs.evolve(field, relation=attrs.evolve(relation, to_field=b.new_name))
+    return (attrs.evolve(a, field=field),)
 
 
 def _alter_alter_field(a: AlterField, b: AlterField, _before: Before) -> Reduced | None:

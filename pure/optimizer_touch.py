@@ -8,7 +8,7 @@ models an operation names. A ``Touch`` adds what a footprint cannot say:
 - Hidden state. A RemoveField or AlterField does not carry the definition it replaces,
   so it may drop a relation to a model it never names; a DeleteModel may free a table
   whose name it does not carry. While scanning, the optimizer learns definitions and
-  table names from earlier operations (``Knowledge``); what it has not learnt counts as
+  table names from earlier operations (``optimizer_knowledge``); what it has not learnt counts as
   unknown, and unknown conflicts with every operation that could observe it (a
   DeleteModel or RemoveField checks that nothing still points at what it removes).
 - Project-wide names. Tables live in one namespace, so an operation that frees a table
@@ -58,23 +58,19 @@ from reinhardt_migrations.pure.operations.postgres import (
     RemoveCollation,
 )
 from reinhardt_migrations.pure.operations.special import RunCode, RunSQL, SeparateDatabaseAndState
+from reinhardt_migrations.pure.optimizer_knowledge import (
+    UNKNOWN,
+    Before,
+    Knowledge,
+    followed_table,
+    relation_refs,
+)
 from reinhardt_migrations.pure.state import default_table_name
 
-__all__ = ["EVERYTHING", "Before", "Fine", "Knowledge", "Touch", "followed_table", "touch_of"]
+__all__ = ["EVERYTHING", "Fine", "Touch", "touch_of"]
 
 Token = tuple[str, str]
 _NO_TABLES: frozenset[str] = frozenset()
-
-
-@attrs.frozen
-class Before:
-    """What the scan knew just before an operation: its model's table, the field it changes."""
-
-    table: str | None = None
-    field: FieldState | None = None
-
-
-_UNKNOWN = Before()
 
 
 @attrs.frozen
@@ -131,11 +127,10 @@ class Touch:
     ``models`` are the models it changes; ``fine`` is set when it changes only listed parts
     of its one model. ``refs`` are the relations it adds or drops to other models, as
     (target, to_field or ""): they conflict only with what changes the target itself or
-    that field of it. ``drops_relations`` marks an operation
-    that may drop relations to models it does not name; ``checks_referrers`` one that
-    fails while a relation still points at what it removes. Table sets are the table
-    names it claims and frees, None meaning any name. ``before`` is what the scan knew
-    just before it, for the rules that need it.
+    that field of it. ``drops_relations`` marks an operation that may drop relations to
+    models it does not name; ``checks_referrers`` one that fails while a relation still
+    points at what it removes. Table sets are the table names it claims and frees, None
+    meaning any name. ``before`` is what the scan knew just before it, for the rules.
     """
 
     models: frozenset[ModelKey]
@@ -146,7 +141,7 @@ class Touch:
     checks_referrers: bool = False
     claims_tables: frozenset[str] | None = _NO_TABLES
     frees_tables: frozenset[str] | None = _NO_TABLES
-    before: Before = attrs.field(factory=lambda: _UNKNOWN)
+    before: Before = attrs.field(factory=lambda: UNKNOWN)
 
     def commutes_with(self, other: Touch) -> bool:
         """Tell whether the two operations give the same state in either order."""
@@ -212,206 +207,6 @@ def _union(first: frozenset[str] | None, second: frozenset[str] | None) -> froze
 EVERYTHING = Touch(models=frozenset(), everything=True)
 
 
-def _refs(field: FieldState | None) -> frozenset[tuple[ModelKey, str]]:
-    """Return what a field's relation points at: (target, to_field or ""), and its through model."""
-    if field is None or field.relation is None:
-        return frozenset()
-    relation = field.relation
-    target = (relation.to, relation.to_field or "")
-    return frozenset({target} if relation.through is None else {target, (relation.through, "")})
-
-
-def _targets(field: FieldState | None) -> frozenset[ModelKey]:
-    """Return the models a field's relation points at (target and through)."""
-    return frozenset(key for key, _field in _refs(field))
-
-
-class Knowledge:
-    """What the scan has learnt about the state at its current point: field definitions, tables.
-
-    Mutable on purpose, for speed: one instance lives inside one optimizer pass and
-    never escapes it. Absent entries mean unknown, never "does not exist".
-    """
-
-    __slots__ = ("complete", "fields", "referring", "tables")
-
-    def __init__(self) -> None:
-        self.fields: dict[ModelKey, dict[str, FieldState]] = {}
-        # Models whose every field is known (created within the scanned operations).
-        self.complete: set[ModelKey] = set()
-        self.tables: dict[ModelKey, str] = {}
-        # target -> models whose known fields may point at it (kept loose: checked on use).
-        self.referring: dict[ModelKey, set[ModelKey]] = {}
-
-    def field(self, key: ModelKey, name: str) -> FieldState | None:
-        """Return the known definition of a field, or None when unknown."""
-        known = self.fields.get(key)
-        return None if known is None else known.get(name)
-
-    def model_refs(self, key: ModelKey) -> frozenset[tuple[ModelKey, str]] | None:
-        """Return what a model's relations point at, or None when some fields are unknown."""
-        if key not in self.complete:
-            return None
-        refs: set[tuple[ModelKey, str]] = set()
-        for field in self.fields.get(key, {}).values():
-            refs |= _refs(field)
-        return frozenset(refs)
-
-    def learn(self, operation: Operation) -> None:
-        """Update the knowledge with the effect of ``operation``."""
-        learner = _LEARNERS.get(type(operation))
-        if learner is not None:
-            learner(self, operation)
-            return
-        footprint = operation.footprint()
-        if footprint.everything:
-            self.forget_all()
-        else:
-            for key in footprint.models:
-                self.forget(key)
-
-    def remember(self, key: ModelKey, field: FieldState) -> None:
-        """Record the definition of one field."""
-        self.fields.setdefault(key, {})[field.name] = field
-        for target in _targets(field):
-            self.referring.setdefault(target, set()).add(key)
-
-    def forget(self, key: ModelKey) -> None:
-        """Forget everything about one model."""
-        self.fields.pop(key, None)
-        self.complete.discard(key)
-        self.tables.pop(key, None)
-
-    def forget_all(self) -> None:
-        """Forget everything."""
-        self.fields.clear()
-        self.complete.clear()
-        self.tables.clear()
-        self.referring.clear()
-
-    def renamed_model(self, old: ModelKey, new: ModelKey) -> None:
-        """Move what is known about ``old`` to ``new`` and repoint known relations to it."""
-        table = self.tables.pop(old, None)
-        if table is not None:
-            self.tables[new] = followed_table(table, old, new)
-        if old in self.complete:
-            self.complete.discard(old)
-            self.complete.add(new)
-        fields = self.fields.pop(old, None)
-        if fields is not None:
-            self.fields[new] = fields
-            for field in fields.values():
-                for target in _targets(field):
-                    self.referring.setdefault(target, set()).add(new)
-        referring = self.referring.pop(old, set())
-        for source in sorted(new if key == old else key for key in referring):
-            known = self.fields.get(source, {})
-            for name, field in list(known.items()):
-                if old in _targets(field):
-                    known[name] = _retargeted(field, old, new)
-        if referring:
-            self.referring.setdefault(new, set()).update(new if key == old else key for key in referring)
-
-
-def followed_table(table: str, old: ModelKey, new: ModelKey) -> str:
-    """Return a model's table after a rename: a default table name follows the model's name."""
-    return default_table_name(*new) if table == default_table_name(*old) else table
-
-
-def _retargeted(field: FieldState, old: ModelKey, new: ModelKey) -> FieldState:
-    relation = field.relation
-    assert relation is not None
-    return attrs.evolve(
-        field,
-        relation=attrs.evolve(
-            relation,
-            to=new if relation.to == old else relation.to,
-            through=new if relation.through == old else relation.through,
-        ),
-    )
-
-
-def _learn_create(knowledge: Knowledge, op: CreateModel) -> None:
-    key = (op.app_label, op.name)
-    knowledge.forget(key)
-    knowledge.fields[key] = {}
-    for field in op.fields:
-        knowledge.remember(key, field)
-    knowledge.complete.add(key)
-    knowledge.tables[key] = op.db_table or default_table_name(*key)
-
-
-def _learn_create_table(knowledge: Knowledge, op: CreateTable) -> None:
-    key = (op.app_label, op.name)
-    knowledge.forget(key)
-    knowledge.tables[key] = op.name
-
-
-def _learn_remove_field(knowledge: Knowledge, op: RemoveField) -> None:
-    knowledge.fields.get((op.app_label, op.model_name), {}).pop(op.name, None)
-
-
-def _learn_table(knowledge: Knowledge, op: AlterModelTable) -> None:
-    knowledge.tables[(op.app_label, op.name)] = op.table
-
-
-def _learn_rename_field(knowledge: Knowledge, op: RenameField) -> None:
-    key = (op.app_label, op.model_name)
-    known = knowledge.fields.get(key)
-    if known is not None and op.old_name in known:
-        known[op.new_name] = known.pop(op.old_name).with_name(op.new_name)
-    # Relations that name the field by to_field follow it (as RenameField.state_forwards does).
-    for source in sorted(knowledge.referring.get(key, set()) | {key}):
-        fields = knowledge.fields.get(source, {})
-        for name, field in list(fields.items()):
-            relation = field.relation
-            if relation is not None and relation.to == key and relation.to_field == op.old_name:
-                fields[name] = attrs.evolve(field, relation=attrs.evolve(relation, to_field=op.new_name))
-
-
-def _learn_nested(knowledge: Knowledge, op: RunSQL | SeparateDatabaseAndState) -> None:
-    for inner in op.state_operations:
-        knowledge.learn(inner)
-
-
-def _learn_nothing(knowledge: Knowledge, op: Operation) -> None:
-    return None
-
-
-# How each built-in operation changes what the scan knows; other operations make it
-# forget the models their footprint names (or everything).
-_LEARNERS: dict[type, Callable[[Knowledge, Any], None]] = {
-    CreateModel: _learn_create,
-    CreateTable: _learn_create_table,
-    DeleteModel: lambda k, op: k.forget((op.app_label, op.name)),
-    RenameModel: lambda k, op: k.renamed_model((op.app_label, op.old_name), (op.app_label, op.new_name)),
-    AlterModelTable: _learn_table,
-    AddField: lambda k, op: k.remember((op.app_label, op.model_name), op.field),
-    AlterField: lambda k, op: k.remember((op.app_label, op.model_name), op.field),
-    RemoveField: _learn_remove_field,
-    RenameField: _learn_rename_field,
-    RunSQL: _learn_nested,
-    SeparateDatabaseAndState: _learn_nested,
-    **dict.fromkeys(
-        (
-            AlterModelOptions,
-            AlterUniqueTogether,
-            AddIndex,
-            RemoveIndex,
-            RenameIndex,
-            AddConstraint,
-            RemoveConstraint,
-            RunCode,
-            CreateExtension,
-            DropExtension,
-            CreateCollation,
-            RemoveCollation,
-        ),
-        _learn_nothing,
-    ),
-}
-
-
 def _fine(key: ModelKey, tokens: Iterable[Token], **flags: bool) -> Touch:
     return Touch(models=frozenset({key}), fine=Fine(frozenset(tokens), **flags))
 
@@ -423,7 +218,7 @@ def _field_tokens(names: Iterable[str]) -> set[Token]:
 def _touch_create(op: CreateModel, knowledge: Knowledge) -> Touch:
     key = (op.app_label, op.name)
     table = op.db_table or default_table_name(*key)
-    refs = frozenset(ref for field in op.fields for ref in _refs(field))
+    refs = frozenset(ref for field in op.fields for ref in relation_refs(field))
     return Touch(models=frozenset({key}), refs=refs, claims_tables=frozenset({table}))
 
 
@@ -486,8 +281,8 @@ def _field_touch(
     A relation of the model to itself links the field to the model's other fields
     (to_field, the table's existence), so such a change is coarse.
     """
-    refs = _refs(new) | _refs(old)
-    before = _UNKNOWN if old is None else Before(field=old)
+    refs = relation_refs(new) | relation_refs(old)
+    before = UNKNOWN if old is None else Before(field=old)
     return Touch(
         models=frozenset({key}),
         fine=None if any(target == key for target, _field in refs) else fine,

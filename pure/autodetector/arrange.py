@@ -3,9 +3,9 @@
 Theory of operation
 -------------------
 1. *Order.* Each resource a step needs gives an edge from every step providing it
-   (see ``steps``). ``lexicographical_topological_sort`` keyed on the generation number
-   gives one order, the same for the same inputs (comparators generate in sorted key
-   order). Soft edges (``("order", ...)``) are dropped if the graph has a cycle with
+   (see ``steps``). The lexicographically smallest topological order by generation
+   number gives one order, the same for the same inputs (comparators generate in sorted
+   key order). Soft edges (``("order", ...)``) are dropped if the graph has a cycle with
    them; a cycle of hard edges is an ``UnorderableChanges`` error.
 2. *Cut* (Django's chop). Each app's steps, in that order, go into migrations. In a
    round, an app takes the steps whose needs from other apps are in made migrations
@@ -22,12 +22,13 @@ Theory of operation
    migrations are ``initial``); the name is ``initial``, the given name, the
    operations' fragments joined by ``_`` if they fit in ``MAX_NAME_LENGTH``, or ``auto``.
 
-networkx stays in this module: its generators are materialized here, its errors
-become ours.
+networkx stays in this module (strongly connected components, the cycle of an error):
+its generators are materialized here, its errors become ours.
 """
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
@@ -77,12 +78,37 @@ def strongly_connected(graph: Mapping[ModelKey, Iterable[ModelKey]]) -> list[tup
     return sorted(tuple(sorted(component)) for component in nx.strongly_connected_components(digraph))
 
 
-def _edges(steps: Sequence[Step]) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
-    """Return the hard and the soft edges between step numbers."""
+def _providers(steps: Sequence[Step]) -> dict[tuple[str, ...], list[int]]:
+    """Return, for each resource some step needs, the steps providing it.
+
+    A CreateModel provides its fields implicitly (listing thousands of field resources
+    that nobody needs would cost more than the rest of the arranging).
+    """
+    needed = {resource for step in steps for resource in step.needs}
+    needed.add(PROJECT_FIRST)
     providers: dict[tuple[str, ...], list[int]] = {}
     for number, step in enumerate(steps):
         for resource in step.provides:
-            providers.setdefault(resource, []).append(number)
+            if resource in needed:
+                providers.setdefault(resource, []).append(number)
+    fields = [resource for resource in needed if resource[0] == "field" and resource not in providers]
+    if fields:
+        created = {
+            (step.operation.app_label, step.operation.name): (number, {f.name for f in step.operation.fields})
+            for number, step in enumerate(steps)
+            if isinstance(step.operation, CreateModel)
+        }
+        for resource in fields:
+            creator = created.get((resource[1], resource[2]))
+            if creator is not None and resource[3] in creator[1]:
+                providers[resource] = [creator[0]]
+    return providers
+
+
+def _edges(
+    steps: Sequence[Step], providers: Mapping[tuple[str, ...], list[int]]
+) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """Return the hard and the soft edges between step numbers."""
     hard: set[tuple[int, int]] = set()
     soft: set[tuple[int, int]] = set()
     for number, step in enumerate(steps):
@@ -102,22 +128,38 @@ def _edges(steps: Sequence[Step]) -> tuple[set[tuple[int, int]], set[tuple[int, 
 
 
 def _sorted(count: int, edges: Iterable[tuple[int, int]]) -> list[int] | None:
-    graph: nx.DiGraph[int] = nx.DiGraph()
-    graph.add_nodes_from(range(count))
-    graph.add_edges_from(edges)
-    try:
-        return list(nx.lexicographical_topological_sort(graph))
-    except nx.NetworkXUnfeasible:
-        return None
+    """Return the lexicographically smallest topological order of ``range(count)``, or None on a cycle.
+
+    This is ``networkx.lexicographical_topological_sort`` with the node numbers as keys, on
+    plain lists: the nodes here are small integers, and the general version costs ten times more.
+    """
+    successors: list[list[int]] = [[] for _ in range(count)]
+    waiting = [0] * count
+    for source, target in edges:
+        successors[source].append(target)
+        waiting[target] += 1
+    ready = [number for number in range(count) if not waiting[number]]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        number = heapq.heappop(ready)
+        order.append(number)
+        for successor in successors[number]:
+            waiting[successor] -= 1
+            if not waiting[successor]:
+                heapq.heappush(ready, successor)
+    return order if len(order) == count else None
 
 
-def order_steps(steps: Sequence[Step]) -> tuple[list[int], list[set[int]]]:
+def order_steps(
+    steps: Sequence[Step], providers: Mapping[tuple[str, ...], list[int]] | None = None
+) -> tuple[list[int], list[set[int]]]:
     """Return the step numbers in a valid order, and each step's predecessors.
 
     Raises:
         UnorderableChanges: the steps need each other in a cycle.
     """
-    hard, soft = _edges(steps)
+    hard, soft = _edges(steps, providers if providers is not None else _providers(steps))
     edges = hard | soft
     order = _sorted(len(steps), edges)
     if order is None:
@@ -133,7 +175,7 @@ def order_steps(steps: Sequence[Step]) -> tuple[list[int], list[set[int]]]:
     return order, predecessors
 
 
-def _history_apps(step: Step, provided: set[tuple[str, ...]]) -> set[str]:
+def _history_apps(step: Step, provided: Mapping[tuple[str, ...], object]) -> set[str]:
     """Return the other apps whose history (their leaf) holds something ``step`` needs."""
     return {
         resource[1]
@@ -153,8 +195,12 @@ class _Cut:
     leaf_apps: frozenset[str]
 
 
-def _cut(steps: Sequence[Step], order: Sequence[int], predecessors: Sequence[set[int]]) -> list[_Cut]:
-    provided = {resource for step in steps for resource in step.provides}
+def _cut(
+    steps: Sequence[Step],
+    order: Sequence[int],
+    predecessors: Sequence[set[int]],
+    provided: Mapping[tuple[str, ...], object],
+) -> list[_Cut]:
     inside: list[list[int]] = []
     outside: list[list[int]] = []
     for number, step in enumerate(steps):
@@ -335,8 +381,9 @@ def arrange(
     """
     if not steps:
         return ()
-    order, predecessors = order_steps(steps)
-    cuts = _cut(steps, order, predecessors)
+    providers = _providers(steps)
+    order, predecessors = order_steps(steps, providers)
+    cuts = _cut(steps, order, predecessors, providers)
     where = {n: (number, position) for number, cut in enumerate(cuts) for position, n in enumerate(cut.steps)}
     names: dict[tuple[str, int], str] = {}
     bodies: list[tuple[_Cut, tuple[Operation, ...], bool]] = []

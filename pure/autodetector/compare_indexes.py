@@ -31,7 +31,14 @@ from reinhardt_migrations.pure.operations.indexes import (
 from reinhardt_migrations.pure.operations.models import AlterUniqueTogether
 from reinhardt_migrations.pure.state import ModelState
 
-__all__ = ["add_index_step", "compare_constraints", "compare_indexes", "compare_unique_together"]
+__all__ = [
+    "add_constraint_step",
+    "add_index_step",
+    "compare_constraints",
+    "compare_indexes",
+    "compare_unique_together",
+    "unique_together_step",
+]
 
 
 def add_index_step(model: ModelState, index: IndexState) -> Step:

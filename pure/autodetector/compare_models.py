@@ -1,13 +1,21 @@
 """Comparators for whole models: create, delete, rename, table, options; and one model's parts.
 
 Theory of operation: models that point at each other in a cycle cannot all be created
-with their relations. Within each cycle (a strongly connected component of the
-"relates to" graph among created models), models are created one by one, each ready
-one first; a relation to a member not yet created is deferred to an AddField after
-the cycle, *and so is every field after it*, so the created model lists its fields in
-the wanted order. Indexes, constraints and unique_together entries over deferred
-fields follow them. Deleted models that point at each other in a cycle first lose
-those relations (and whatever uses them), then go.
+with their relations. Two kinds of cycle are broken:
+
+- apps whose new models point at each other (a strongly connected component of the
+  "has a new model relating to" graph between apps): a relation to a model of an app
+  of the cycle sorting later waits, so every app's new models fit in one migration and
+  the relations between them in a second (``arrange`` cuts apps of a cycle in label
+  order, and puts back into CreateModel what turned out not to need waiting);
+- models of one app that point at each other: they are created one by one, a ready
+  one first, and a relation to a member not yet created waits.
+
+A waiting relation becomes an AddField after every CreateModel, *and so does every
+field after it*, so the created model lists its fields in the wanted order; indexes,
+constraints and unique_together entries over waiting fields follow them. Deleted
+models that point at each other in a cycle first lose those relations (and whatever
+uses them), then go.
 """
 
 from __future__ import annotations
@@ -36,7 +44,6 @@ from reinhardt_migrations.pure.autodetector.steps import (
     Resource,
     Step,
     chained,
-    field_res,
     free_object_res,
     free_table_res,
     model_res,
@@ -104,12 +111,30 @@ def _targets(field: FieldState) -> tuple[ModelKey, ...]:
     return (relation.to,) if relation.through is None else (relation.to, relation.through)
 
 
-def _graph(models: Mapping[ModelKey, ModelState]) -> dict[ModelKey, list[ModelKey]]:
-    """Return, per model, the other models of ``models`` its relations point at."""
-    graph: dict[ModelKey, list[ModelKey]] = {}
+def _relations(
+    models: Mapping[ModelKey, ModelState],
+) -> dict[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]]:
+    """Return, per model, its relational fields that point at other models of ``models``."""
+    found: dict[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]] = {}
     for key, model in models.items():
-        graph[key] = sorted({t for f in model.fields for t in _targets(f) if t in models and t != key})
-    return graph
+        pointing = []
+        for field in model.fields:
+            if field.relation is not None:
+                targets = tuple(t for t in _targets(field) if t in models and t != key)
+                if targets:
+                    pointing.append((field.name, targets))
+        found[key] = pointing
+    return found
+
+
+def _graph(
+    relations: Mapping[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]],
+) -> dict[ModelKey, list[ModelKey]]:
+    """Return, per model, the other models its relations point at."""
+    return {
+        key: sorted({t for _name, targets in pointing for t in targets})
+        for key, pointing in relations.items()
+    }
 
 
 def _split_tail(items: Sequence[_T], is_deferred: Callable[[_T], bool]) -> tuple[list[_T], list[_T]]:
@@ -120,16 +145,12 @@ def _split_tail(items: Sequence[_T], is_deferred: Callable[[_T], bool]) -> tuple
     return list(items), []
 
 
-def _cyclic_apps(created: Mapping[ModelKey, ModelState]) -> dict[str, int]:
+def _cyclic_apps(relations: Mapping[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]]) -> dict[str, int]:
     """Return, for each app in a cycle of apps (through created models), the number of its cycle."""
     graph: dict[ModelKey, set[ModelKey]] = {}
-    for key, model in created.items():
-        app = ("", key[0])
-        graph.setdefault(app, set())
-        for field in model.fields:
-            for target in _targets(field):
-                if target in created and target[0] != key[0]:
-                    graph[app].add(("", target[0]))
+    for key, pointing in relations.items():
+        app = graph.setdefault(("", key[0]), set())
+        app.update(("", t[0]) for _name, targets in pointing for t in targets if t[0] != key[0])
     cycles: dict[str, int] = {}
     for number, component in enumerate(strongly_connected(graph)):
         if len(component) > 1:
@@ -140,25 +161,26 @@ def _cyclic_apps(created: Mapping[ModelKey, ModelState]) -> dict[str, int]:
 def deferred_fields(created: Mapping[ModelKey, ModelState]) -> dict[ModelKey, frozenset[str]]:
     """Return, per created model, the fields added after the models are created (see the module doc).
 
-    Two kinds of cycle defer relations: apps whose new models point at each other (each
-    relation to a model of another app of the cycle waits, so each app's models can be
-    created in one migration), then models of one app that do.
+    Two kinds of cycle defer relations: apps whose new models point at each other (a
+    relation to a model of an app of the cycle that sorts later waits, so each app's
+    models can be created in one migration), then models of one app that do.
     """
-    app_cycle = _cyclic_apps(created)
+    relations = _relations(created)
+    app_cycle = _cyclic_apps(relations)
     waits: dict[ModelKey, set[str]] = {}
-    graph: dict[ModelKey, list[ModelKey]] = {}
-    for key, model in created.items():
-        targets: set[ModelKey] = set()
-        for field in model.fields:
-            for target in _targets(field):
-                if target not in created or target == key:
-                    continue
-                cycle = app_cycle.get(key[0])
-                if target[0] != key[0] and cycle is not None and app_cycle.get(target[0]) == cycle:
-                    waits.setdefault(key, set()).add(field.name)
-                else:
-                    targets.add(target)
-        graph[key] = sorted(targets)
+    kept: dict[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]] = {}
+    for key, pointing in relations.items():
+        cycle = app_cycle.get(key[0])
+        staying = []
+        for name, targets in pointing:
+            # Apps of a cycle are cut in label order, so a relation to an app sorting after
+            # this one waits; one to an app before it is met when this app's models come.
+            if cycle is not None and any(t[0] > key[0] and app_cycle.get(t[0]) == cycle for t in targets):
+                waits.setdefault(key, set()).add(name)
+            else:
+                staying.append((name, targets))
+        kept[key] = staying
+    graph = _graph(kept)
     for component in strongly_connected(graph):
         if len(component) < 2:
             continue
@@ -169,9 +191,9 @@ def deferred_fields(created: Mapping[ModelKey, ModelState]) -> dict[ModelKey, fr
             waiting = {key: sum(1 for t in graph[key] if t in members and t not in made) for key in remaining}
             pick = min(remaining, key=lambda key: (waiting[key], key))
             later = members - made - {pick}
-            for field in created[pick].fields:
-                if any(t in later for t in _targets(field)):
-                    waits.setdefault(pick, set()).add(field.name)
+            for name, targets in kept[pick]:
+                if any(t in later for t in targets):
+                    waits.setdefault(pick, set()).add(name)
             made.add(pick)
             remaining.remove(pick)
     deferred: dict[ModelKey, frozenset[str]] = {}
@@ -192,28 +214,29 @@ def create_model_steps(
     ``tables`` maps the table names held before the change to their models.
     """
     key, app = model.key, model.app_label
+    operation = CreateModel.from_model(model)
+    needs = _claim(model.db_table, key, tables or {})
+    if not deferred:
+        for field in model.fields:
+            if field.relation is not None:
+                needs += relation_needs(field, key)
+        return Step(app, operation, needs=needs, provides=[model_res(key)]), []
     fields, late_fields = _split_tail(model.fields, lambda f: f.name in deferred)
     late_names = {f.name for f in late_fields}
     indexes, late_indexes = _split_tail(model.indexes, lambda i: bool(late_names & set(i.field_names)))
     constraints, late_constraints = _split_tail(model.constraints, lambda c: bool(late_names & set(c.fields)))
     together = [e for e in model.unique_together if not late_names & set(e.fields)]
-    operation = CreateModel.from_model(model)
-    if late_fields:
-        # Trim the operation, not the model: a ModelState would be validated again for nothing.
-        operation = attrs.evolve(
-            operation,
-            fields=fields,
-            indexes=indexes,
-            constraints=constraints,
-            unique_together=[entry.fields for entry in together],
-        )
-    needs = _claim(model.db_table, key, tables or {})
+    # Trim the operation, not the model: a ModelState would be validated again for nothing.
+    operation = attrs.evolve(
+        operation,
+        fields=fields,
+        indexes=indexes,
+        constraints=constraints,
+        unique_together=[entry.fields for entry in together],
+    )
     for field in fields:
         needs += relation_needs(field, key)
-    provides = [model_res(key)] + [field_res(key, f.name) for f in fields]
-    create = Step(app, operation, needs=needs, provides=provides)
-    if not late_fields:
-        return create, []
+    create = Step(app, operation, needs=needs, provides=[model_res(key)])
     additions = [add_field_step(model, field, None)[0] for field in late_fields]
     steps = chained([step for step in additions if step is not None], ("field", *key))
     steps += chained([add_index_step(model, index) for index in late_indexes], ("index", *key))
@@ -246,7 +269,7 @@ def _detach(model: ModelState, names: set[str]) -> list[Step]:
 
 def delete_model_steps(deleted: Mapping[ModelKey, ModelState]) -> list[Step]:
     """Return DeleteModel steps (after relations to them go); cycles lose their relations first."""
-    graph = _graph(deleted)
+    graph = _graph(_relations(deleted))
     detached: dict[ModelKey, set[str]] = {}
     for component in strongly_connected(graph):
         members = set(component)

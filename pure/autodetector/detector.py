@@ -40,7 +40,12 @@ from reinhardt_migrations.pure.autodetector.compare_models import (
 )
 from reinhardt_migrations.pure.autodetector.compare_project import compare_collations, compare_extensions
 from reinhardt_migrations.pure.autodetector.context import DiffContext
-from reinhardt_migrations.pure.autodetector.passes import model_changes, rename_fields, rename_models
+from reinhardt_migrations.pure.autodetector.passes import (
+    RememberingPolicy,
+    model_changes,
+    rename_fields,
+    rename_models,
+)
 from reinhardt_migrations.pure.autodetector.policy import (
     AcceptUnambiguousRenames,
     DefaultQuestion,
@@ -153,7 +158,8 @@ class MigrationAutodetector:
             ConflictingRenameHints: two models or fields hint the same previous name.
             UnorderableChanges: the operations need each other in a cycle.
         """
-        context = DiffContext(self.policy, ask=True, tables=self.from_state.tables)
+        # One memory for the whole detection: the fallback below plans again without asking again.
+        context = DiffContext(RememberingPolicy(self.policy), ask=True, tables=self.from_state.tables)
         plan = self._plan(context)
         _raise_missing_defaults(plan)
         steps = self._with_project_app(plan.steps)

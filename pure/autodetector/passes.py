@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
+from typing import Any
 
 import attrs
 from pyrsistent import pset
@@ -31,6 +32,7 @@ from reinhardt_migrations.pure.autodetector.policy import (
 )
 from reinhardt_migrations.pure.autodetector.renames import (
     Candidate,
+    SignatureCache,
     field_candidates,
     match_renames,
     model_candidates,
@@ -43,6 +45,7 @@ from reinhardt_migrations.pure.state import ModelState, ProjectState, default_ta
 __all__ = [
     "FieldRenames",
     "ModelRenames",
+    "RememberingPolicy",
     "model_changes",
     "rename_fields",
     "rename_models",
@@ -77,11 +80,12 @@ def model_changes(
 
 
 @attrs.frozen
-class _Remembering:
-    """A policy wrapper that keeps definitive rename answers, so nothing is asked twice."""
+class RememberingPolicy:
+    """A policy wrapper that keeps definitive answers, so nothing is asked twice in one detection."""
 
     policy: Policy
-    answers: dict[RenameKey, bool]
+    answers: dict[RenameKey, bool] = attrs.field(factory=dict)
+    defaults: dict[tuple[str, str, str], Default | None] = attrs.field(factory=dict)
 
     def decide_rename(self, question: RenameQuestion, *, ask: bool) -> bool | None:
         """Return the remembered answer, else the policy's (remembered if definitive)."""
@@ -93,8 +97,13 @@ class _Remembering:
         return answer
 
     def one_off_default(self, question: DefaultQuestion, *, ask: bool) -> Default | None:
-        """Return the policy's one-off default."""
-        return self.policy.one_off_default(question, ask=ask)
+        """Return the remembered one-off default, else the policy's (remembered when asked)."""
+        if question.key in self.defaults:
+            return self.defaults[question.key]
+        default = self.policy.one_off_default(question, ask=ask)
+        if ask:
+            self.defaults[question.key] = default
+        return default
 
 
 @attrs.frozen
@@ -131,18 +140,21 @@ def rename_models(
         for model in came[app].values()
         if model.previous_name in gone[app]
     }
-    policy = _Remembering(context.policy, {})
+    policy = RememberingPolicy(context.policy)
+    cache = SignatureCache()
     pairs: list[tuple[str, str, str]] = []
     questions: dict[str, tuple[RenameQuestion, ...]] = {}
-    progress = True
-    while progress:
+    # Exact rounds while they find renames (each makes relations to its renames compare
+    # equal), then one round with near candidates too; again while that one finds any.
+    near = False
+    while True:
         progress = False
         for app in apps:
             left_old, left_new = gone[app], came[app]
             if not left_old or not left_new:
                 questions[app] = ()
                 continue
-            candidates = partial(_model_pool_candidates, left_old, left_new, dict(renames))
+            candidates = partial(_model_pool_candidates, left_old, left_new, dict(renames), near, cache)
             hints = {name: model.previous_name for name, model in left_new.items() if model.previous_name}
             matching = match_renames(
                 "model", app, "", left_old, left_new, hints, candidates, policy, ask=context.ask
@@ -154,6 +166,9 @@ def rename_models(
                 gone[app] = {n: m for n, m in gone[app].items() if n != old_name}
                 came[app] = {n: m for n, m in came[app].items() if n != new_name}
                 progress = True
+        if near and not progress:
+            break
+        near = not progress
     pairs.sort()
     state = renamed_state(old, pairs)
     steps = tuple(
@@ -168,37 +183,47 @@ def _model_pool_candidates(
     gone: Mapping[str, ModelState],
     came: Mapping[str, ModelState],
     renames: Mapping[ModelKey, ModelKey],
+    near: bool,
+    cache: SignatureCache,
     left_old: frozenset[str],
     left_new: frozenset[str],
 ) -> list[Candidate]:
-    return model_candidates([gone[n] for n in sorted(left_old)], [came[n] for n in sorted(left_new)], renames)
+    return model_candidates(
+        [gone[n] for n in sorted(left_old)],
+        [came[n] for n in sorted(left_new)],
+        renames,
+        near=near,
+        cache=cache,
+    )
 
 
-def _moved(model: ModelState, new_name: str) -> ModelState:
-    """Return ``model`` called ``new_name``; a default table name follows (as RenameModel does)."""
-    table = model.db_table
-    if table == default_table_name(model.app_label, model.name):
-        table = default_table_name(model.app_label, new_name)
-    return attrs.evolve(model, name=new_name, db_table=table, previous_name=None)
+def _moved(model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> ModelState:
+    """Return ``model`` as RenameModel leaves it: renamed if it is, its relations retargeted.
 
-
-def _retargeted(model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> ModelState:
-    """Return ``model`` with its relations to renamed models pointing at the new names."""
-    if not any(r.to in renames or r.through in renames for _f, r in model.relations()):
-        return model
-    fields: list[FieldState] = []
-    for field in model.fields:
-        relation = field.relation
-        if relation is not None and (relation.to in renames or relation.through in renames):
-            through = relation.through
-            relation = attrs.evolve(
-                relation,
-                to=renames.get(relation.to, relation.to),
-                through=renames.get(through, through) if through is not None else None,
-            )
-            field = attrs.evolve(field, relation=relation)
-        fields.append(field)
-    return attrs.evolve(model, fields=fields)
+    A default table name follows the new model name; an explicit one stays.
+    """
+    changes: dict[str, Any] = {}
+    new_key = renames.get(model.key)
+    if new_key is not None:
+        table = model.db_table
+        if table == default_table_name(model.app_label, model.name):
+            table = default_table_name(model.app_label, new_key[1])
+        changes.update(name=new_key[1], db_table=table, previous_name=None)
+    if any(r.to in renames or r.through in renames for _f, r in model.relations()):
+        fields: list[FieldState] = []
+        for field in model.fields:
+            relation = field.relation
+            if relation is not None and (relation.to in renames or relation.through in renames):
+                through = relation.through
+                relation = attrs.evolve(
+                    relation,
+                    to=renames.get(relation.to, relation.to),
+                    through=renames.get(through, through) if through is not None else None,
+                )
+                field = attrs.evolve(field, relation=relation)
+            fields.append(field)
+        changes["fields"] = fields
+    return attrs.evolve(model, **changes) if changes else model
 
 
 def renamed_state(state: ProjectState, pairs: Sequence[tuple[str, str, str]]) -> ProjectState:
@@ -215,12 +240,13 @@ def renamed_state(state: ProjectState, pairs: Sequence[tuple[str, str, str]]) ->
     for key in touched:
         models.remove(key)
     for key in sorted(touched):
-        model = state.models[key]
-        if key in renames:
-            model = _moved(model, renames[key][1])
-        model = _retargeted(model, renames)
+        model = _moved(state.models[key], renames)
         models.set(model.key, model)
-    return ProjectState(models=models.persistent(), extensions=state.extensions, collations=state.collations)
+    # Every compared field of the state but the models carries over (extensions, views ...);
+    # the derived indexes (referrers, tables) are left out, so the new state builds them afresh.
+    values: dict[str, Any] = {f.name: getattr(state, f.name) for f in attrs.fields(ProjectState) if f.eq}
+    values["models"] = models.persistent()
+    return ProjectState(**values)
 
 
 @attrs.frozen

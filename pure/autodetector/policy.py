@@ -30,6 +30,7 @@ __all__ = [
     "AcceptUnambiguousRenames",
     "AskPolicy",
     "DefaultQuestion",
+    "DefaultReason",
     "FieldKey",
     "NeverRename",
     "Policy",

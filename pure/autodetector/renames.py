@@ -32,8 +32,10 @@ from reinhardt_migrations.pure.state import ModelState
 
 __all__ = [
     "NEAR_PAIR_LIMIT",
+    "NEAR_THRESHOLD",
     "Candidate",
     "Matching",
+    "SignatureCache",
     "field_candidates",
     "field_differences",
     "field_signature",
@@ -208,36 +210,112 @@ def field_candidates(
     return candidates
 
 
-_FieldSet = frozenset[tuple[str, tuple[Any, ...]]]
+# One element per field: the field itself when it has no relation (its own equality and
+# hash are the definition plus the name, and cost half of building a signature), else
+# ``(name, signature)`` so that relations to renamed models compare equal.
+_Element = FieldState | tuple[str, tuple[Any, ...]]
+_FieldSet = frozenset[_Element]
+
+
+def _element(
+    field: FieldState, name: str, table: str, own: ModelKey, renames: Mapping[ModelKey, ModelKey], auto: bool
+) -> _Element:
+    if field.relation is None:
+        return field if name == field.name else field.with_name(name)
+    return (name, field_signature(field, table, own, renames, auto=auto))
+
+
+def _element_name(element: _Element) -> str:
+    return element.name if isinstance(element, FieldState) else element[0]
 
 
 def _field_sets(
-    model: ModelState, renames: Mapping[ModelKey, ModelKey], hints: Mapping[str, str]
+    model: ModelState | _Fields, renames: Mapping[ModelKey, ModelKey], hints: Mapping[str, str]
 ) -> tuple[_FieldSet, ...]:
-    """Return the model's fields as (name, signature) pairs: join tables following, then kept."""
+    """Return the model's fields as a set of elements: join tables following, then kept."""
     own, table = model.key, model.db_table
-    sets = tuple(
-        frozenset(
-            (hints.get(f.name, f.name), field_signature(f, table, own, renames, auto=auto))
-            for f in model.fields
+    fields = model.fields
+    following = frozenset(_element(f, hints.get(f.name, f.name), table, own, renames, True) for f in fields)
+    if not any(_is_auto_join(f, table) for f in fields if f.relation is not None):
+        return (following,)
+    kept = frozenset(_element(f, hints.get(f.name, f.name), table, own, renames, False) for f in fields)
+    return (following, kept)
+
+
+@attrs.define
+class SignatureCache:
+    """Field sets of models already computed, kept across the rounds of one rename pass.
+
+    An added model's sets never change. A removed model's plain fields never change
+    either; its relational fields change only when a model they point at is renamed, so
+    they are keyed on the new names of its targets.
+    """
+
+    sets: dict[tuple[Any, ...], tuple[_FieldSet, ...]] = attrs.field(factory=dict)
+
+    def old(self, model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> tuple[_FieldSet, ...]:
+        """Return the field sets of a removed model under the renames decided so far."""
+        plain = self.sets.get(("plain", model.key))
+        if plain is None:
+            plain = self.sets[("plain", model.key)] = _field_sets(_only(model, relational=False), {}, {})
+        related = _only(model, relational=True)
+        if not related.fields:
+            return plain
+        targets = tuple(
+            renames.get(t) for _f, r in related.relations() for t in (r.to, r.through) if t is not None
         )
-        for auto in (True, False)
-    )
-    return sets[:1] if sets[0] == sets[1] else sets
+        key = ("related", model.key, targets)
+        found = self.sets.get(key)
+        if found is None:
+            found = self.sets[key] = tuple(p | r for r in _field_sets(related, renames, {}) for p in plain)
+        return found
+
+    def new(self, model: ModelState) -> tuple[_FieldSet, ...]:
+        """Return the field sets of an added model, with and without its fields' hints."""
+        key = ("new", model.key)
+        found = self.sets.get(key)
+        if found is None:
+            found = _field_sets(model, {}, {})
+            hints = {field.name: field.previous_name for field in model.fields if field.previous_name}
+            if hints:
+                found += _field_sets(model, {}, hints)
+            self.sets[key] = found
+        return found
+
+
+@attrs.frozen
+class _Fields:
+    """A model's key, table and some of its fields: what ``_field_sets`` reads."""
+
+    key: ModelKey
+    db_table: str
+    fields: tuple[FieldState, ...]
+
+    def relations(self) -> list[tuple[FieldState, Relation]]:
+        return [(f, f.relation) for f in self.fields if f.relation is not None]
+
+
+def _only(model: ModelState, *, relational: bool) -> _Fields:
+    chosen = tuple(f for f in model.fields if (f.relation is not None) == relational)
+    return _Fields(model.key, model.db_table, chosen)
 
 
 def model_candidates(
     removed: Sequence[ModelState],
     added: Sequence[ModelState],
     renames: Mapping[ModelKey, ModelKey],
+    *,
+    near: bool = True,
+    cache: SignatureCache | None = None,
 ) -> list[Candidate]:
     """Return the rename candidates between models removed from and added to one app.
 
     An added model is compared with and without its fields' ``previous_name`` hints, so a
     model renamed together with hinted fields is still an exact candidate, and a stale
-    hint does not spoil one.
+    hint does not spoil one. ``near`` False looks for exact candidates only.
     """
-    old_sets = {model.name: _field_sets(model, renames, {}) for model in removed}
+    cache = cache if cache is not None else SignatureCache()
+    old_sets = {model.name: cache.old(model, renames) for model in removed}
     by_set: dict[_FieldSet, list[str]] = {}
     for name, variants in old_sets.items():
         for fields in variants:
@@ -246,15 +324,11 @@ def model_candidates(
     exact: set[tuple[str, str]] = set()
     new_sets: dict[str, tuple[_FieldSet, ...]] = {}
     for model in added:
-        new_variants = _field_sets(model, renames, {})
-        hints = {field.name: field.previous_name for field in model.fields if field.previous_name}
-        if hints:
-            new_variants += _field_sets(model, renames, hints)
-        new_sets[model.name] = new_variants
+        new_variants = new_sets[model.name] = cache.new(model)
         for old_name in sorted({name for fields in new_variants for name in by_set.get(fields, ())}):
             candidates.append(Candidate(old_name, model.name, True, 1.0))
             exact.add((old_name, model.name))
-    if len(removed) * len(added) > NEAR_PAIR_LIMIT:
+    if not near or len(removed) * len(added) > NEAR_PAIR_LIMIT:
         return candidates
     for new_name, new_variants in new_sets.items():
         for old_name, old_variants in old_sets.items():
@@ -265,8 +339,8 @@ def model_candidates(
             )
             similarity = len(old_fields & best) / max(len(old_fields), len(best), 1)
             if similarity >= NEAR_THRESHOLD:
-                only_old = sorted(name for name, _sig in old_fields - best)
-                only_new = sorted(name for name, _sig in best - old_fields)
+                only_old = sorted(_element_name(element) for element in old_fields - best)
+                only_new = sorted(_element_name(element) for element in best - old_fields)
                 differences = (f"fields {', '.join(only_old) or '-'} -> {', '.join(only_new) or '-'}",)
                 candidates.append(Candidate(old_name, new_name, False, similarity, differences))
     return candidates
@@ -354,5 +428,8 @@ def match_renames(
 
 
 def _rank(candidate: Candidate) -> tuple[bool, float, float, str, str]:
-    closeness = difflib.SequenceMatcher(None, candidate.old, candidate.new).ratio()
+    # Among equals, a candidate whose names look alike comes first (only asked when it matters).
+    closeness = (
+        0.0 if candidate.exact else difflib.SequenceMatcher(None, candidate.old, candidate.new).ratio()
+    )
     return (not candidate.exact, -candidate.similarity, -closeness, candidate.old, candidate.new)

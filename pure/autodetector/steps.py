@@ -7,8 +7,9 @@ relies on and which it establishes. They say it with *resources*, small tuples:
 resource                        provided by / needed by
 ==============================  ======================================================
 ``("model", app, model)``       CreateModel, RenameModel (to) / any op on or to it
-``("field", app, model, f)``    CreateModel, AddField, RenameField (to) / relations
-                                with ``to_field``, indexes, unique_together
+``("field", app, model, f)``    CreateModel (implicitly, for the fields it lists),
+                                AddField, RenameField (to) / relations with
+                                ``to_field``, indexes, unique_together
 ``("free_field", app, m, f)``   RemoveField, RenameField (from) / AddField of the name
 ``("unused", app, model, f)``   whatever stops using ``f`` (RemoveIndex, a relation
                                 moving away from ``to_field`` ...) / RemoveField ``f``

@@ -13,6 +13,7 @@ from reinhardt_migrations.pure.autodetector import MigrationAutodetector, autode
 from reinhardt_migrations.pure.autodetector.arrange import MAX_NAME_LENGTH, migration_name, next_number
 from reinhardt_migrations.pure.errors import InvalidValue
 from reinhardt_migrations.pure.fields import FieldState, Relation
+from reinhardt_migrations.pure.graph import MigrationGraph
 from reinhardt_migrations.pure.migration import replay
 from reinhardt_migrations.pure.operations import (
     AddField,
@@ -243,3 +244,29 @@ def test_autodetecting_touches_no_file_socket_or_process(audited: list[str]) -> 
     result = autodetect(before, after, leaves={"blog": "0001_initial"})
     assert result.migrations
     assert audited == []
+
+
+def test_a_changed_collation_is_removed_then_created() -> None:
+    before = ProjectState(collations={"ci": CollationState("ci", "und-u-ks-level2", "icu", False)})
+    after = ProjectState(collations={"ci": CollationState("ci", "und-u-ks-level1", "icu", False)})
+    result = autodetect(before, after, project_app="core")
+    assert [type(op).__name__ for op in result.operations] == ["RemoveCollation", "CreateCollation"]
+    assert replay(result.migrations, before) == after
+
+
+def test_a_ring_of_apps_gives_migrations_any_graph_plan_can_apply() -> None:
+    # a.A -> b.B -> c.C -> a.A: every app waits on another; the dependencies written must
+    # be enough for the graph's own plan order (not only the order they were made in).
+    def pointing(app: str, name: str, target: str) -> ModelState:
+        relation = Relation("foreign_key", target)
+        return ModelState(app, name, [_pk(), FieldState("to", "integer", null=True, relation=relation)])
+
+    wanted = ProjectState.from_models(
+        [pointing("a", "A", "b.B"), pointing("b", "B", "c.C"), pointing("c", "C", "a.A")]
+    )
+    result = autodetect(ProjectState(), wanted)
+    assert all(len(migrations) <= 2 for migrations in result.changes().values())
+    graph = MigrationGraph.from_migrations(result.migrations)
+    plan = graph.forwards_plan(None, frozenset())
+    assert sorted(plan) == sorted(m.key for m in result.migrations)
+    assert replay([graph.migration(key) for key in plan]) == wanted

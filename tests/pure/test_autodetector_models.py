@@ -13,6 +13,7 @@ from reinhardt_migrations.pure.autodetector import (
     autodetect,
 )
 from reinhardt_migrations.pure.autodetector.passes import renamed_state
+from reinhardt_migrations.pure.errors import ConflictingRenameHints, UnorderableChanges
 from reinhardt_migrations.pure.fields import FieldState, Relation
 from reinhardt_migrations.pure.migration import Migration, replay
 from reinhardt_migrations.pure.operations import (
@@ -26,6 +27,7 @@ from reinhardt_migrations.pure.operations import (
     RenameModel,
 )
 from reinhardt_migrations.pure.state import ModelState, ProjectState
+from reinhardt_migrations.pure.views import ViewState
 
 
 def _pk() -> FieldState:
@@ -146,7 +148,7 @@ def test_an_unhinted_identical_model_is_renamed_only_if_unambiguous() -> None:
     twin = _model("blog", "Member", FieldState("email", "VARCHAR(100)"))
     ambiguous = autodetect(_state(USER, twin), after, AcceptUnambiguousRenames())
     assert "RenameModel" not in _kinds(ambiguous)
-    assert {(q.old_name, q.new_name) for q in ambiguous.questions} == {
+    assert {(q.old_name, q.new_name) for q in ambiguous.questions if isinstance(q, RenameQuestion)} == {
         ("User", "Person"),
         ("Member", "Person"),
     }
@@ -375,7 +377,9 @@ def test_renaming_many_models_at_once_gives_the_state_renaming_them_one_by_one()
         _model("blog", "B", _fk("a", "blog.A"), db_table="explicit_b"),
         _model("shop", "C", _fk("b", "blog.B"), _fk("link", "blog.Link")),
     ]
-    state = _state(*models)
+    state = ProjectState(
+        models=models, extensions={"hstore"}, views={"cheap": ViewState("cheap", "SELECT 1")}
+    )
     pairs = [("blog", "A", "Alpha"), ("blog", "B", "Beta"), ("blog", "Link", "Joint")]
     one_by_one = state
     for app, old, new in pairs:
@@ -385,3 +389,41 @@ def test_renaming_many_models_at_once_gives_the_state_renaming_them_one_by_one()
     assert dict(at_once.referrers) == dict(one_by_one.referrers)
     assert dict(at_once.tables) == dict(one_by_one.tables)
     assert at_once.model("blog", "Beta").db_table == "explicit_b"
+    assert (at_once.views, at_once.extensions) == (state.views, state.extensions)
+
+
+def test_two_models_claiming_one_previous_name_are_an_error() -> None:
+    before = _state(USER)
+    after = _state(
+        _model("blog", "Person", FieldState("email", "VARCHAR(100)"), previous_name="User"),
+        _model("blog", "Member", FieldState("email", "VARCHAR(100)"), previous_name="User"),
+    )
+    with pytest.raises(ConflictingRenameHints) as raised:
+        autodetect(before, after)
+    assert raised.value.claimants == ("Member", "Person")
+    assert "app 'blog'" in str(raised.value)
+
+
+def test_two_tables_swapping_names_cannot_be_ordered_and_say_so() -> None:
+    before = _state(_model("blog", "A", db_table="first"), _model("blog", "B", db_table="second"))
+    after = _state(_model("blog", "A", db_table="second"), _model("blog", "B", db_table="first"))
+    with pytest.raises(UnorderableChanges) as raised:
+        autodetect(before, after)
+    assert any("Rename table of blog.A to second" in text for text in raised.value.operations)
+    assert "two steps" in str(raised.value)
+
+
+def test_a_question_is_asked_once_even_when_the_changes_are_planned_twice() -> None:
+    asked: list[str] = []
+
+    def no(question: RenameQuestion) -> bool:
+        asked.append(question.prompt())
+        return False
+
+    old = _model("blog", "Old", FieldState("a", "integer", null=True), db_table="shared")
+    new = _model("blog", "New", FieldState("b", "text", null=True), db_table="shared")
+    before = _state(old, _model("blog", "Post", _fk("owner", "blog.Old", null=True)))
+    after = _state(new, _model("blog", "Post", _fk("owner", "blog.New", null=True)))
+    result = autodetect(before, after, AskPolicy(no))
+    assert asked == ["Did you rename model blog.Old to New (and change fields a -> b)?"]
+    assert replay(result.migrations, before) == after

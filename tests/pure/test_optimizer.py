@@ -40,7 +40,8 @@ from reinhardt_migrations.pure.operations import (
     RunSQL,
 )
 from reinhardt_migrations.pure.optimizer import optimize
-from reinhardt_migrations.pure.optimizer_touch import Knowledge, touch_of
+from reinhardt_migrations.pure.optimizer_knowledge import Knowledge
+from reinhardt_migrations.pure.optimizer_touch import touch_of
 from reinhardt_migrations.pure.state import ModelState, ProjectState
 
 ID = FieldState("id", "auto", primary_key=True)
@@ -243,6 +244,17 @@ def test_add_then_alter_to_another_kept_default_is_not_merged() -> None:
 def test_add_then_rename_field_adds_under_the_new_name() -> None:
     ops = [AddField("blog", "Post", plain("x")), RenameField("blog", "Post", "x", "y")]
     assert optimized(ops, EXISTING) == (AddField("blog", "Post", plain("y")),)
+
+
+def test_add_then_rename_of_a_field_pointing_at_itself_renames_its_to_field() -> None:
+    # Found by hypothesis: RenameField rewrites every to_field naming the field, its own too.
+    ops = [
+        AddField("blog", "Post", foreign_key("x", "blog.Post", to_field="x")),
+        RenameField("blog", "Post", "x", "y"),
+    ]
+    (add,) = optimized(ops, EXISTING)
+    assert isinstance(add, AddField)
+    assert add.field.relation == Relation("foreign_key", "blog.Post", to_field="y")
 
 
 def test_alter_twice_keeps_the_last_and_alter_then_remove_keeps_the_remove() -> None:

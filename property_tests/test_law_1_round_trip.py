@@ -31,7 +31,8 @@ from reinhardt_migrations.pure.autodetector import (
 )
 from reinhardt_migrations.pure.constraints import ConstraintState, IndexState
 from reinhardt_migrations.pure.errors import MigrationError
-from reinhardt_migrations.pure.fields import FieldState, LiteralDefault, OnDelete, Relation
+from reinhardt_migrations.pure.fields import FieldState, LiteralDefault, OnDelete, Relation, RelationKind
+from reinhardt_migrations.pure.graph import MigrationGraph
 from reinhardt_migrations.pure.migration import replay
 from reinhardt_migrations.pure.operations import RenameField
 from reinhardt_migrations.pure.state import CollationState, ModelState, ProjectState
@@ -49,6 +50,7 @@ from reinhardt_migrations.pure.types import (
     Varchar,
 )
 
+_RELATION_KINDS: tuple[RelationKind, ...] = ("foreign_key", "one_to_one", "many_to_many")
 _TYPES: tuple[ColumnType, ...] = (
     Integer(),
     BigInteger(),
@@ -100,7 +102,7 @@ def _draw_field(draw: DrawFn, draft: _Draft, model: ModelState) -> FieldState:
         targets = [m for m in draft.models() if m.primary_key is not None]
         if targets:
             target = draw(st.sampled_from(targets))
-            kind = draw(st.sampled_from(["foreign_key", "one_to_one", "many_to_many"]))
+            kind: RelationKind = draw(st.sampled_from(_RELATION_KINDS))
             relation = Relation(kind, target.key, on_delete=draw(st.sampled_from(list(OnDelete))))
             key_type = target.primary_key.type if target.primary_key is not None else Integer()
             if key_type.kind in ("auto", "bigauto"):
@@ -265,7 +267,8 @@ def _remove_or_rename_index(draw: DrawFn, draft: _Draft) -> None:
 
 def _change_constraints(draw: DrawFn, draft: _Draft) -> None:
     model = draw(st.sampled_from(draft.models()))
-    if model.constraints and draw(st.booleans()):
+    remove = bool(model.constraints) and draw(st.booleans())
+    if remove:
         constraint = draw(st.sampled_from(model.constraints))
         draft.state = draft.state.with_model(model.without_constraint(constraint.name))
     elif draw(st.booleans()):
@@ -310,7 +313,7 @@ def _change_project(draw: DrawFn, draft: _Draft) -> None:
         draft.state = (
             state.without_extension(name) if name in state.extensions else state.with_extension(name)
         )
-    elif state.collations and draw(st.booleans()):
+    elif bool(state.collations) and draw(st.booleans()):
         draft.state = state.without_collation(sorted(state.collations)[0])
     else:
         draft.state = state.with_collation(
@@ -410,6 +413,10 @@ def _check_round_trip(a: ProjectState, b: ProjectState, base: RenamePolicy, *, e
         assert replayed == b
     else:
         assert _unordered(replayed) == _unordered(b)
+    # The dependencies written are enough: the graph's own plan order replays the same.
+    graph = MigrationGraph.from_migrations(result.migrations)
+    planned = replay([graph.migration(key) for key in graph.forwards_plan(None, frozenset())], a)
+    assert planned == replayed
     # Quiet after the round trip: the replayed state already is the wanted one.
     assert not autodetect(replayed, b, _policy_for(b, base)).operations
 

@@ -16,6 +16,8 @@ inherits it too (``LookupError`` for unknown names, ``ValueError`` for bad value
     │   ├── UnknownField             (LookupError)
     │   ├── UnknownIndex             (LookupError)
     │   ├── UnknownConstraint        (LookupError)
+    │   ├── UnknownView              (LookupError)
+    │   ├── DuplicateView
     │   ├── DuplicateObjectName
     │   └── DanglingRelation
     ├── IrreversibleOperation
@@ -47,6 +49,7 @@ __all__ = [
     "DanglingRelation",
     "DuplicateMigration",
     "DuplicateObjectName",
+    "DuplicateView",
     "FieldAlreadyExists",
     "GraphError",
     "InconsistentHistory",
@@ -65,6 +68,7 @@ __all__ = [
     "UnknownIndex",
     "UnknownMigration",
     "UnknownModel",
+    "UnknownView",
     "UnorderableChanges",
     "UnsupportedOperation",
 ]
@@ -187,12 +191,33 @@ class UnknownConstraint(InvalidOperation, LookupError):
         )
 
 
+class UnknownView(InvalidOperation, LookupError):
+    """An operation refers to a view that is not in the state."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(
+            f"View {name!r} does not exist at this point of the history. Check the view name and "
+            "that the migration creating it is a dependency."
+        )
+
+
+class DuplicateView(InvalidOperation):
+    """A view would take a name a view or table already has (they share one namespace)."""
+
+    def __init__(self, name: str, owner: str) -> None:
+        self.name = name
+        self.owner = owner
+        super().__init__(
+            f"The name {name!r} is already taken by {owner}; views and tables share one namespace. "
+            "Give the view another name, or drop the other first."
+        )
+
+
 class DuplicateObjectName(InvalidOperation):
     """Two database objects (indexes, constraints, tables) would share one name."""
 
-    def __init__(
-        self, app_label: str, model: str, name: str, kind: str, owner: str | None = None
-    ) -> None:
+    def __init__(self, app_label: str, model: str, name: str, kind: str, owner: str | None = None) -> None:
         self.app_label = app_label
         self.model = model
         self.name = name
@@ -245,15 +270,27 @@ class SerializationError(MigrationError, ValueError):
 class LawViolation(MigrationError):
     """An operation breaks one of the laws every operation obeys (see pure/laws.py)."""
 
-    def __init__(self, law: str, operation: str, problem: str, state: str = "") -> None:
+    def __init__(
+        self,
+        law: str,
+        operation: str,
+        problem: str,
+        state: str = "",
+        *,
+        details: str = "",
+        fix: str = "for a custom operation, its state_forwards, describe or attrs fields",
+    ) -> None:
         self.law = law
         self.operation = operation
         self.problem = problem
         self.state = state
+        self.details = details
         on = f" on a state of {state}" if state else ""
+        # Details (the full state, the SQL that ran) go last: the first line stays the verdict.
+        more = f"\n{details}" if details else ""
         super().__init__(
             f"Operation {operation} breaks the law {law!r}{on}: {problem}. Fix the operation "
-            "(for a custom operation, its state_forwards, describe or attrs fields), then check again."
+            f"({fix}), then check again.{more}"
         )
 
 

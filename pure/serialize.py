@@ -33,6 +33,7 @@ from reinhardt_migrations.pure.serialize_codec import (
 )
 from reinhardt_migrations.pure.serialize_python import migration_to_python
 from reinhardt_migrations.pure.state import CollationState, ModelState, ProjectState
+from reinhardt_migrations.pure.views import ViewState
 
 __all__ = [
     "FORMAT",
@@ -53,7 +54,7 @@ __all__ = [
 #: The format marker of a migration document; a reader refuses any other.
 FORMAT = "reinhardt-migrations/1"
 
-_STATE_KEYS = ("collations", "extensions", "models")
+_STATE_KEYS = ("collations", "extensions", "models", "views")
 # Lone surrogates cannot be encoded as UTF-8: escape them, keep every other character readable.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -236,13 +237,13 @@ def migration_from_json(
 
 
 def state_to_data(state: ProjectState, *, bookkeeping: bool = False) -> dict[str, Any]:
-    """Return a canonical form of a state: models, collations and extensions in sorted order.
+    """Return a canonical form of a state: models, collations, extensions and views in sorted order.
 
     Equal states give equal data (and equal ``state_to_json`` text). With ``bookkeeping``,
     database object names and rename hints, left out of equality, are included too.
     """
     writer = ValueWriter("state", bookkeeping)
-    return {
+    data: dict[str, Any] = {
         "collations": [
             writer.object(state.collations[name], f"collations[{i}]")
             for i, name in enumerate(sorted(state.collations))
@@ -250,6 +251,12 @@ def state_to_data(state: ProjectState, *, bookkeeping: bool = False) -> dict[str
         "extensions": sorted(state.extensions),
         "models": [writer.object(model, f"models[{i}]") for i, model in enumerate(state)],
     }
+    # Only when there are views, so a state without them keeps the data (and checksums) it had.
+    if state.views:
+        data["views"] = [
+            writer.object(state.views[name], f"views[{i}]") for i, name in enumerate(sorted(state.views))
+        ]
+    return data
 
 
 def _first_repeated(items: Iterable[Hashable]) -> Hashable | None:
@@ -277,13 +284,23 @@ def state_from_data(data: Any, *, source: str = "<state>") -> ProjectState:
         data.get("collations", []), tuple[CollationState, ...], "collations"
     )
     extensions: tuple[str, ...] = reader.value(data.get("extensions", []), tuple[str, ...], "extensions")
+    views: tuple[ViewState, ...] = reader.value(data.get("views", []), tuple[ViewState, ...], "views")
     # A repeated model would silently replace the first in the map: refuse it instead.
-    for what, found in (("models", [m.key for m in models]), ("collations", [c.name for c in collations])):
+    for what, found in (
+        ("models", [m.key for m in models]),
+        ("collations", [c.name for c in collations]),
+        ("views", [v.name for v in views]),
+    ):
         twice = _first_repeated(found)
         if twice is not None:
             raise reader.error(what, f"{twice!r} appears twice")
     try:
-        state = ProjectState(models=models, extensions=extensions, collations={c.name: c for c in collations})
+        state = ProjectState(
+            models=models,
+            extensions=extensions,
+            collations={c.name: c for c in collations},
+            views={v.name: v for v in views},
+        )
         state.check()
     except Exception as error:
         raise reader.error("", f"invalid state: {_problem(error)}") from error

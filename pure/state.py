@@ -1,7 +1,8 @@
 """ModelState and ProjectState: the immutable schema a history of migrations builds.
 
 Theory of operation: a ProjectState is a persistent map from ``(app_label, model)``
-to ModelState, plus project-wide objects (PostgreSQL extensions and collations).
+to ModelState, plus project-wide objects (PostgreSQL extensions and collations, and
+views, which custom operations add: see pure/views.py).
 Every change returns a new state sharing all untouched models with the old one, so
 keeping every intermediate state of a long history costs O(log n) per step.
 
@@ -29,6 +30,7 @@ from reinhardt_migrations.pure.convert import constraint_tuple, field_tuple, ind
 from reinhardt_migrations.pure.errors import (
     DanglingRelation,
     DuplicateObjectName,
+    DuplicateView,
     FieldAlreadyExists,
     InvalidValue,
     ModelAlreadyExists,
@@ -36,9 +38,11 @@ from reinhardt_migrations.pure.errors import (
     UnknownField,
     UnknownIndex,
     UnknownModel,
+    UnknownView,
 )
 from reinhardt_migrations.pure.fields import FieldState, ModelKey, Relation, check_identifier
 from reinhardt_migrations.pure.names import object_name
+from reinhardt_migrations.pure.views import ViewState
 
 __all__ = ["CollationState", "ModelState", "ProjectState", "default_table_name"]
 
@@ -349,6 +353,10 @@ def _collation_map(value: Mapping[str, CollationState]) -> PMap[str, CollationSt
     return value if isinstance(value, PMap) else pmap(value)
 
 
+def _view_map(value: Mapping[str, ViewState]) -> PMap[str, ViewState]:
+    return value if isinstance(value, PMap) else pmap(value)
+
+
 def _model_map(
     value: Mapping[ModelKey, ModelState] | Iterable[ModelState],
 ) -> PMap[ModelKey, ModelState]:
@@ -361,11 +369,12 @@ def _model_map(
 
 @attrs.frozen(cache_hash=True)
 class ProjectState:
-    """All models of a project, keyed by ``(app_label, model)``, plus extensions and collations."""
+    """All models of a project, keyed by ``(app_label, model)``, plus extensions, collations and views."""
 
     models: PMap[ModelKey, ModelState] = attrs.field(factory=pmap, converter=_model_map)
     extensions: PSet[str] = attrs.field(factory=pset, converter=str_set)
     collations: PMap[str, CollationState] = attrs.field(factory=pmap, converter=_collation_map)
+    views: PMap[str, ViewState] = attrs.field(factory=pmap, converter=_view_map)
     referrers: PMap[ModelKey, PSet[ModelKey]] = attrs.field(default=None, eq=False, repr=False)
     tables: PMap[str, ModelKey] = attrs.field(default=None, eq=False, repr=False)
 
@@ -389,6 +398,11 @@ class ProjectState:
                 tables[model.db_table] = key
                 for target in model.related_models():
                     referrers.setdefault(target, set()).add(key)
+            for name, view in sorted(self.views.items()):
+                if view.name != name:
+                    raise InvalidValue("ProjectState.views", f"{name!r} holds view {view.name!r}")
+                if name in tables:
+                    raise DuplicateView(name, f"the table of model {tables[name][0]}.{tables[name][1]}")
             object.__setattr__(self, "referrers", pmap({k: pset(v) for k, v in referrers.items()}))
             object.__setattr__(self, "tables", pmap(tables))
 
@@ -433,6 +447,10 @@ class ProjectState:
         tables = self.tables
         if old is None or old.db_table != model.db_table:
             owner = tables.get(model.db_table)
+            if self.views and model.db_table in self.views:
+                raise DuplicateView(
+                    model.db_table, f"a view, so model {model.label} cannot use it as its table"
+                )
             if owner is not None and owner != model.key:
                 raise DuplicateObjectName(
                     model.app_label,
@@ -458,6 +476,7 @@ class ProjectState:
             models=self.models.set(model.key, model),
             extensions=self.extensions,
             collations=self.collations,
+            views=self.views,
             referrers=referrers,
             tables=tables,
         )
@@ -497,6 +516,7 @@ class ProjectState:
             models=self.models.remove(model.key),
             extensions=self.extensions,
             collations=self.collations,
+            views=self.views,
             referrers=referrers,
             tables=self.tables.remove(model.db_table),
         )
@@ -533,6 +553,7 @@ class ProjectState:
             models=self.models.remove(model.key),
             extensions=self.extensions,
             collations=self.collations,
+            views=self.views,
             referrers=referrers,
             tables=self.tables.remove(model.db_table),
         )
@@ -602,6 +623,41 @@ class ProjectState:
             referrers=self.referrers,
             tables=self.tables,
         )
+
+    def view(self, name: str) -> ViewState:
+        """Return the view called ``name``.
+
+        Raises:
+            UnknownView: no such view.
+        """
+        view = self.views.get(name)
+        if view is None:
+            raise UnknownView(name)
+        return view
+
+    def with_view(self, view: ViewState) -> ProjectState:
+        """Return a state with ``view`` added.
+
+        Raises:
+            DuplicateView: a view or a table already has its name.
+        """
+        if view.name in self.views:
+            raise DuplicateView(view.name, "another view")
+        owner = self.tables.get(view.name)
+        if owner is not None:
+            raise DuplicateView(view.name, f"the table of model {owner[0]}.{owner[1]}")
+        return attrs.evolve(
+            self, views=self.views.set(view.name, view), referrers=self.referrers, tables=self.tables
+        )
+
+    def without_view(self, name: str) -> ProjectState:
+        """Return a state without the view ``name``.
+
+        Raises:
+            UnknownView: no such view.
+        """
+        self.view(name)
+        return attrs.evolve(self, views=self.views.remove(name), referrers=self.referrers, tables=self.tables)
 
     def app_labels(self) -> tuple[str, ...]:
         """Return the app labels that have models, sorted."""

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import attrs
 import click
 
 from reinhardt_migrations.pure.errors import MigrationError
@@ -342,13 +343,21 @@ def sqlmigrate(
 
 
 @cli.command()
+@click.option(
+    "--reversible",
+    is_flag=True,
+    help="Also run every migration forwards, backwards and forwards again on a scratch SQLite "
+    "database, comparing it with the migrations' state at each step.",
+)
 @_json_option
 @click.pass_context
-def check(ctx: click.Context, as_json: bool) -> None:
+def check(ctx: click.Context, reversible: bool, as_json: bool) -> None:
     """Exit 1 if the migrations are broken, conflict, or miss changes in the models (for CI)."""
     state: _State = ctx.ensure_object(_State)
     with _errors(), state.service() as service:
         result = service.check()
+        if reversible and not result.conflicts:
+            result = attrs.evolve(result, problems=(*result.problems, *service.check_reversible()))
         _echo(format_check_json(result) if as_json else format_check(result, state.style))
     if not result.ok:
         sys.exit(EXIT_ERROR)

@@ -11,8 +11,10 @@ statement; the executor adds the migration and the operation it was running with
     ├── MissingDriver            (ImportError)  the optional extra is not installed
     ├── DatabaseError                           a statement failed (migration, operation, statement)
     │   ├── ForeignKeyViolation                 rows break a foreign key after a migration
-    │   └── DatabaseLocked                      another process holds the database
-    │       └── RunLockHeld                     another migrate run kept the run lock past the timeout
+    │   ├── DatabaseLocked                      another process holds the database
+    │   │   └── RunLockHeld                     another migrate run kept the run lock past the timeout
+    │   └── InterruptedMigration                a migration failed midway where DDL commits (MySQL)
+    ├── ProgressMismatch                        a half-run migration cannot be continued as it is
     ├── ChecksumMismatch                        an applied migration's file changed since
     └── FakeInitialMismatch                     --fake-initial met a schema unlike the migration's
 """
@@ -29,8 +31,10 @@ __all__ = [
     "DatabaseLocked",
     "FakeInitialMismatch",
     "ForeignKeyViolation",
+    "InterruptedMigration",
     "InvalidDatabaseUrl",
     "MissingDriver",
+    "ProgressMismatch",
     "RunLockHeld",
 ]
 
@@ -155,6 +159,67 @@ class RunLockHeld(DatabaseLocked):
             f"{self.waited:g} s this run waited: {self.holder}. Nothing was run. Let that run finish, "
             f"then run migrate again (it skips what the other run applied).{advice}"
         )
+
+
+class InterruptedMigration(DatabaseError):
+    """A migration failed in its middle on a database that commits each DDL statement (MySQL).
+
+    What ran before the failing statement stays, and is recorded as progress: ``done``
+    lists the operations that are through, ``ran`` the statements of the failing
+    ``operation`` that ran (of ``total``), ``pending`` the operations that did not run.
+    ``advice`` says how to finish, or to undo what ran.
+    """
+
+    def __init__(
+        self,
+        statement: str,
+        reason: str,
+        *,
+        migration: str,
+        operation: str,
+        while_doing: str,
+        done: Sequence[str],
+        ran: Sequence[str],
+        total: int,
+        pending: Sequence[str],
+        recorded: bool,
+        advice: str,
+    ) -> None:
+        self.while_doing = while_doing
+        self.done = tuple(done)
+        self.ran = tuple(ran)
+        self.total = total
+        self.pending = tuple(pending)
+        self.recorded = recorded
+        self.advice = advice
+        super().__init__(statement, reason, migration=migration, operation=operation, rolled_back=False)
+
+    def _message(self) -> str:
+        done = ", ".join(self.done) if self.done else "none"
+        pending = ", ".join(self.pending) if self.pending else "none"
+        if self.ran:
+            statements = "; ".join(_short_sql(sql) for sql in self.ran)
+            failed = f"{self.operation} ran {len(self.ran)} of its {self.total} statement(s) ({statements})"
+        else:
+            failed = f"{self.operation} ran none of its {self.total} statement(s)"
+        recorded = "is still recorded as applied" if self.recorded else "is not recorded as applied"
+        return (
+            f"Database error in migration {self.migration}, operation {self.operation}, while "
+            f"{self.while_doing}: {self.reason}. Statement: {_short_sql(self.statement)}. "
+            "MySQL commits each DDL statement, so what ran before it stays, recorded as progress. "
+            f"Operations through: {done}. Operation {failed}. Not run: {pending}. "
+            f"The migration {recorded}. {self.advice}"
+        )
+
+
+class ProgressMismatch(MigrationError):
+    """A half-run migration (see ``InterruptedMigration``) that cannot be continued or undone as it is."""
+
+    def __init__(self, migration: str, problem: str, advice: str) -> None:
+        self.migration = migration
+        self.problem = problem
+        self.advice = advice
+        super().__init__(f"Migration {migration} is half run, and {problem}. {advice} Nothing was run.")
 
 
 class ChecksumMismatch(MigrationError):

@@ -21,6 +21,12 @@ Non-atomic migrations (``Migration.atomic=False``, or a statement marked
 one operation share a transaction, a non-transactional statement runs on its own, and
 the recorder row is written last. A failure there leaves the operations before it
 applied and the migration unrecorded; the error says so.
+
+A backend whose DDL is not transactional (``backend.transactional_ddl`` False: MySQL,
+MariaDB) runs every migration action by action instead, recording after each how far
+its operation got (``shell/progress.py``): a failure reports exactly what ran, a later
+run continues where it stopped, and a run whose targets leave a half-run migration
+behind first undoes (or redoes) the part that ran.
 """
 
 from __future__ import annotations
@@ -41,7 +47,19 @@ from reinhardt_migrations.pure.migration import Migration, MigrationKey
 from reinhardt_migrations.pure.sql import Statement
 from reinhardt_migrations.pure.state import ProjectState
 from reinhardt_migrations.shell.backends.base import Backend
-from reinhardt_migrations.shell.errors import ChecksumMismatch, DatabaseError, FakeInitialMismatch
+from reinhardt_migrations.shell.errors import (
+    ChecksumMismatch,
+    DatabaseError,
+    FakeInitialMismatch,
+)
+from reinhardt_migrations.shell.progress import (
+    PROGRESS_SUFFIX,
+    MigrationProgress,
+    ProgressStore,
+    partial_advice,
+    run_with_progress,
+    settled_migrations,
+)
 from reinhardt_migrations.shell.recorder import (
     DEFAULT_TABLE,
     AppliedMigration,
@@ -139,10 +157,17 @@ class PreviewStep:
         return self.sql.all_statements()
 
     def describe(self) -> str:
-        """Return the statements as commented SQL, headed by the migration, ending with the record."""
+        """Return the statements as commented SQL in the order ``migrate`` runs them, record included."""
         verb = "Unapply" if self.backwards else "Apply"
-        lines = [f"-- {verb} {self.key[0]}.{self.key[1]}", self.sql.describe()]
-        lines.extend(statement.describe() for statement in self.record)
+        atomic = self.migration.atomic and self.sql.atomic
+        lines = [f"-- {verb} {self.key[0]}.{self.key[1]}"]
+        lines += [statement.describe() for statement in self.sql.setup]
+        lines.append("BEGIN;" if atomic else "-- not atomic: each operation runs in its own transaction")
+        lines += [step.describe() for step in self.sql.steps]
+        lines += [statement.describe() for statement in (*self.sql.checks, *self.record)]
+        if atomic:
+            lines.append("COMMIT;")
+        lines += [statement.describe() for statement in self.sql.teardown]
         return "\n".join(lines)
 
 
@@ -209,6 +234,10 @@ class MigrationExecutor:
             else MigrationGraph.from_migrations(migrations)
         )
         self.recorder = MigrationRecorder(backend, recorder_table, clock=clock)
+        # Where DDL commits by itself (MySQL), migrations run action by action with progress rows.
+        self.progress = (
+            None if backend.transactional_ddl else ProgressStore(backend, recorder_table + PROGRESS_SUFFIX)
+        )
         self.dialect = dialect_for(backend.dialect)
         self._resolve_code = resolve_code
 
@@ -296,11 +325,16 @@ class MigrationExecutor:
             ChecksumMismatch: an applied migration's file changed (unless ``verify_checksums`` is False).
             IrreversibleOperation: a backwards step cannot be undone (nothing ran).
             UnsupportedOperation: the dialect cannot express an operation (nothing ran).
-            DatabaseError: a statement failed; that migration left no trace.
+            DatabaseError: a statement failed; that migration left no trace (on MySQL,
+                ``InterruptedMigration``: what ran stays, recorded as progress).
             FakeInitialMismatch: ``fake_initial`` found part of an initial migration's schema.
+            ProgressMismatch: a half-run migration (MySQL) cannot be continued or undone as it is.
         """
+        targets = None if targets is None else tuple(targets)
         with self.backend.run_lock():
             self.recorder.ensure_table()
+            if self.progress is not None:
+                self.progress.ensure_table()
             records = self.recorder.applied()
             if verify_checksums:
                 mismatches = self.checksum_mismatches(records)
@@ -309,10 +343,24 @@ class MigrationExecutor:
             recorded = frozenset(records)
             # A fake run renders no SQL, so an irreversible migration can be faked backwards.
             rendered = self._render(self._plan(targets, recorded), recorded, with_sql=not fake)
+            partial = self.progress.read() if self.progress is not None else {}
+            reverts = [] if fake else self._reverts(partial, rendered, targets, recorded)
             done = set(recorded)
             results = []
-            for index, item in enumerate(rendered, start=1):
-                results.append(self._run(item, index, len(rendered), done, fake, fake_initial, progress))
+            steps = (*reverts, *rendered)
+            for index, item in enumerate(steps, start=1):
+                results.append(
+                    self._run(
+                        item,
+                        index,
+                        len(steps),
+                        done,
+                        fake,
+                        fake_initial and index > len(reverts),
+                        progress,
+                        partial.get(item.step.key),
+                    )
+                )
             return MigrateResult(tuple(results))
 
     def _run(
@@ -324,6 +372,7 @@ class MigrationExecutor:
         fake: bool,
         fake_initial: bool,
         progress: ProgressCallback | None,
+        partial: MigrationProgress | None = None,
     ) -> StepResult:
         key, backwards = item.step.key, item.step.backwards
         faked = fake or (
@@ -333,9 +382,13 @@ class MigrationExecutor:
             progress(ProgressEvent("start", key, backwards, index, total, fake=faked))
         started = time.perf_counter()
         record = self._record_statements(item.migration, backwards, done)
+        if faked and partial is not None and self.progress is not None:
+            record = (*record, self.progress.clear_statement(key))
         atomic = item.migration.atomic and bool(item.sql.atomic)
         if faked:
             ran, skipped = self._run_atomic(item, record, run_sql=False)
+        elif self.progress is not None:
+            ran, skipped = self._run_with_progress(item, record, partial, recorded=key in done), False
         elif atomic:
             ran, skipped = self._run_atomic(item, record, run_sql=True)
         else:
@@ -384,6 +437,56 @@ class MigrationExecutor:
                 self.backend.execute(teardown)
         ran.extend(teardown)
         return tuple(ran), False
+
+    def _run_with_progress(
+        self,
+        item: _Rendered,
+        record: tuple[Statement, ...],
+        partial: MigrationProgress | None,
+        *,
+        recorded: bool,
+    ) -> tuple[Statement, ...]:
+        """Run one migration action by action, recording progress (``shell/progress.py``)."""
+        assert self.progress is not None
+        return run_with_progress(
+            self.backend,
+            self.progress,
+            item.migration,
+            item.sql,
+            partial,
+            recorded=recorded,
+            call_code=lambda step: self._call_code(item, step, step.code or ""),
+            finish=record,
+            advice=partial_advice(self.graph, self.progress, item.step.key, item.sql.backwards, recorded),
+        )
+
+    def _reverts(
+        self,
+        partial: dict[MigrationKey, MigrationProgress],
+        rendered: Sequence[_Rendered],
+        targets: tuple[MigrationKey, ...] | None,
+        recorded: frozenset[MigrationKey],
+    ) -> list[_Rendered]:
+        """Return the plans taking the half-run migrations this run leaves out back to their base.
+
+        Raises:
+            ProgressMismatch: the targets do not say what to do with one, or its file is gone.
+        """
+        reverts = []
+        order = self._order(recorded)
+        applied = set(self.graph.applied_nodes(recorded))
+        planned = {item.step.key for item in rendered}
+        for key, ran in settled_migrations(self.graph, partial, planned, targets, self.progress):
+            if key in recorded:
+                # It failed midway backwards: redo the operations it undid.
+                before = self._states_before(order, applied, {key})[key]
+                sql = self.dialect.plan_migration(ran, before)
+            else:
+                # It failed midway forwards: undo the operations that ran (and only those).
+                before = self._replay(order, applied)
+                sql = self.dialect.plan_migration(ran, before, backwards=True)
+            reverts.append(_Rendered(PlanStep(key, sql.backwards), self.graph.migration(key), before, sql))
+        return reverts
 
     def _run_non_atomic(self, item: _Rendered, record: tuple[Statement, ...]) -> tuple[Statement, ...]:
         ran: list[Statement] = []
@@ -460,9 +563,10 @@ class MigrationExecutor:
         try:
             function(self.backend.connection, state)
         except Exception as error:
+            outcome = "the migration was rolled back" if self.progress is None else "what ran before it stays"
             error.add_note(
                 f"raised by RunCode {path} in migration {_label(item.step.key)}, "
-                f"operation {self._operation_label(item, step)}; the migration was rolled back"
+                f"operation {self._operation_label(item, step)}; {outcome}"
             )
             raise
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sys
 import traceback
 import types
 from collections.abc import Iterable, Mapping
@@ -206,6 +207,12 @@ def load_migrations(config: MigrationConfig) -> LoadedMigrations:
             names a migration that does not exist, or the dependencies form a cycle.
         SerializationError: a JSON migration is malformed.
     """
+    # Migration files import the project's own code (custom operations, RunCode callables), so
+    # the configured python_path must be importable here too, not only for the models.
+    for folder in reversed([str(folder) for folder in config.python_path]):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    importlib.invalidate_caches()
     files: dict[MigrationKey, MigrationFile] = {}
     for app in config.apps:
         for path in migration_paths(app.migrations):

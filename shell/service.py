@@ -467,6 +467,23 @@ class MigrationService:
         except MissingOneOffDefault as error:
             return CheckResult(problems=(str(error),))
 
+    def check_reversible(self, database_url: str = "sqlite") -> tuple[str, ...]:
+        """Return the problems of running every migration forwards, backwards and forwards again.
+
+        Runs on a scratch SQLite file (or the throwaway server database ``database_url``,
+        which is emptied), comparing the database with the replayed state at every step.
+
+        Raises:
+            MigrationFileError, SerializationError: a migration file is broken.
+            ConflictingLeaves: an app has several leaf migrations.
+        """
+        # The test kit's database laws are loaded only for this command.
+        from reinhardt_migrations.shell.database_laws import check_migrations_reversible
+
+        loaded = self.load()
+        loaded.graph.check_conflicts()
+        return check_migrations_reversible(loaded.graph, database_url=database_url)
+
     def _targets(
         self, graph: MigrationGraph, app_label: str | None, target: str | None
     ) -> tuple[MigrationKey, ...] | None:

@@ -210,6 +210,16 @@ class Dialect(Protocol):
         """Return the plan applying (or, with ``backwards``, unapplying) ``migration``."""
         ...
 
+    def statements_between(
+        self, before: ProjectState, after: ProjectState, renames: Renames = NO_RENAMES
+    ) -> tuple[Statement, ...]:
+        """Return statements taking a database from ``before`` to ``after`` (for custom operations)."""
+        ...
+
+    def literal(self, value: object) -> str:
+        """Return ``value`` as an SQL literal of this dialect."""
+        ...
+
 
 # The models each built-in operation touches; their referrers are added, since
 # renames reach the tables that point at a model (and its join tables' columns).

@@ -10,6 +10,9 @@ operations::
 
     @given(rs.project_states().flatmap(lambda s: rs.operation_sequences(s, 5).map(lambda ops: (s, ops))))
     def test_replay(case): ...
+
+``OperationMachine`` is a state machine base that runs custom operations interleaved
+with the built-in ones (see machine.py).
 """
 
 from reinhardt_migrations.pure.strategies.edits import (
@@ -20,6 +23,7 @@ from reinhardt_migrations.pure.strategies.edits import (
     operation_sequences,
     operations,
 )
+from reinhardt_migrations.pure.strategies.machine import OperationMachine, OperationStrategy, states_after
 from reinhardt_migrations.pure.strategies.names import app_labels, identifiers, python_paths, sql_texts, texts
 from reinhardt_migrations.pure.strategies.values import (
     collation_states,
@@ -34,6 +38,8 @@ from reinhardt_migrations.pure.strategies.values import (
 __all__ = [
     "BUILTIN_KINDS",
     "SCHEMA_KINDS",
+    "OperationMachine",
+    "OperationStrategy",
     "app_labels",
     "applicable_kinds",
     "collation_states",
@@ -49,5 +55,6 @@ __all__ = [
     "project_states",
     "python_paths",
     "sql_texts",
+    "states_after",
     "texts",
 ]

@@ -149,7 +149,7 @@ def draw_fresh(
 
 
 def project_object_names(state: ProjectState) -> set[str]:
-    """Return the folded names of every table and named database object of ``state``.
+    """Return the folded names of every table, view and named database object of ``state``.
 
     PostgreSQL and SQLite put tables, indexes and (in PostgreSQL) unique constraints in
     one namespace per schema, so a new object name must avoid all of them.
@@ -158,6 +158,7 @@ def project_object_names(state: ProjectState) -> set[str]:
     for model in state:
         taken.add(fold(model.db_table))
         taken.update(fold(name) for name in model_object_names(model))
+    taken.update(fold(name) for name in state.views)
     return taken
 
 

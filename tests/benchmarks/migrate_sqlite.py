@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
 
         django_median, django_times = _median(args.django_runs, django_once)
         print(f"django: median {django_median:.3f} s of {[round(t, 3) for t in django_times]}")
-        print(f"ratio django / ours: {django_median / ours_median:.1f}x faster")
+        print(f"ratio django / ours: {django_median / ours_median:.1f}x (ours is that many times faster)")
 
 
 if __name__ == "__main__":

@@ -352,6 +352,9 @@ def test_preview_returns_the_statements_and_runs_nothing(db: Database) -> None:
     assert 'CREATE TABLE "blog_post"' in text
     assert 'CREATE INDEX "post_title_idx"' in text
     assert f'INSERT INTO "{DEFAULT_TABLE}"' in text
+    # In the order migrate runs them: the recorder row inside the migration's transaction.
+    order = ["BEGIN;", 'CREATE TABLE "blog_author"', f'INSERT INTO "{DEFAULT_TABLE}"', "COMMIT;"]
+    assert [text.index(part) for part in order] == sorted(text.index(part) for part in order)
     assert db.schema_sql() == before
     # What preview shows is what migrate runs.
     result = executor.migrate()

@@ -288,7 +288,12 @@ class SQLiteDialect(BaseDialect):
                 )
             )
         statements.append(Statement(f"DROP TABLE {self.quote(old.name)}"))
+        # Since 3.26 a rename re-checks every view and trigger, and one that reads the
+        # table fails while it is dropped; the legacy rename skips that and leaves their
+        # text alone, which is right here: they name the table the new one becomes.
+        statements.append(Statement("PRAGMA legacy_alter_table = ON"))
         statements.append(Statement(f"ALTER TABLE {self.quote(temporary)} RENAME TO {self.quote(new.name)}"))
+        statements.append(Statement("PRAGMA legacy_alter_table = OFF"))
         statements += [Statement(self.create_index_sql(index, new.name)) for index in new.indexes]
         return tuple(statements)
 

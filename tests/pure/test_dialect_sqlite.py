@@ -458,7 +458,11 @@ def test_rebuild_recreates_every_index_after_the_rename() -> None:
     state = AddIndex("blog", "Post", IndexState("post_score", ["score"])).state_forwards(BASE)
     sql = forwards(AddConstraint("blog", "Post", ConstraintState.unique_on("post_uniq", ["title"])), state)
     assert sql[-1] == 'CREATE INDEX "post_score" ON "blog_post" ("score")'
-    assert sql.index('ALTER TABLE "new__blog_post" RENAME TO "blog_post"') == len(sql) - 2
+    assert sql[-4:-1] == [
+        "PRAGMA legacy_alter_table = ON",
+        'ALTER TABLE "new__blog_post" RENAME TO "blog_post"',
+        "PRAGMA legacy_alter_table = OFF",
+    ]
 
 
 def test_rebuild_keeps_the_autoincrement_counter() -> None:

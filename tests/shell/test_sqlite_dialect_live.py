@@ -421,3 +421,17 @@ def test_undoing_removal_of_a_not_null_field_without_default_fails_and_rolls_bac
         unmigrate(conn, state, remove)
     assert rows(conn, "SELECT name FROM pragma_table_info('app_post')") == [("id",), ("title",), ("score",)]
     assert rows(conn, "SELECT count(*) FROM app_post") == [(3,)]
+
+
+def test_a_rebuild_keeps_the_views_that_read_the_table(conn: sqlite3.Connection) -> None:
+    state = blog(conn)
+    conn.execute("CREATE VIEW scored AS SELECT title, score FROM app_post WHERE score IS NOT NULL")
+    state = migrate(
+        conn, state, AlterField("app", "Post", "score", FieldState("score", Integer(), null=True))
+    )
+    assert rows(conn, "SELECT title, score FROM scored ORDER BY title") == [("first", 2), ("third", 3)]
+    conn.execute("INSERT INTO app_post (title, score, author_id) VALUES ('fourth', 4, 1)")
+    assert rows(conn, "SELECT title FROM scored ORDER BY title") == [("first",), ("fourth",), ("third",)]
+    # A later rename still rewrites the view, as SQLite's modern rename does.
+    migrate(conn, state, RenameModel("app", "Post", "Article"))
+    assert rows(conn, "SELECT count(*) FROM scored") == [(3,)]

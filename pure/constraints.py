@@ -9,6 +9,7 @@ import attrs
 
 from reinhardt_migrations.pure.errors import InvalidValue
 from reinhardt_migrations.pure.fields import check_identifier
+from reinhardt_migrations.pure.sql_rewrite import rename_column_in_sql
 
 __all__ = ["ConstraintKind", "ConstraintState", "IndexState", "UniqueTogether"]
 
@@ -50,6 +51,12 @@ class IndexState:
     def with_field_renamed(self, old: str, new: str) -> IndexState:
         """Return a copy where field ``old`` is called ``new``."""
         return attrs.evolve(self, fields=tuple(_rename_entry(f, old, new) for f in self.fields))
+
+    def with_column_renamed(self, old: str, new: str) -> IndexState:
+        """Return a copy whose condition names column ``new`` where it named ``old``."""
+        if self.condition is None:
+            return self
+        return attrs.evolve(self, condition=rename_column_in_sql(self.condition, old, new))
 
     def describe(self) -> str:
         """Return e.g. ``index blog_post_title_idx on (title, -created)``."""
@@ -109,9 +116,15 @@ class ConstraintState:
         return (self.kind, self.fields, self.check)
 
     def with_field_renamed(self, old: str, new: str) -> ConstraintState:
-        """Return a copy where field ``old`` is called ``new`` (check SQL is left as written)."""
+        """Return a copy where field ``old`` is called ``new`` (see ``with_column_renamed`` for check SQL)."""
         renamed = [new if f == old else f for f in self.fields]
         return attrs.evolve(self, fields=renamed)
+
+    def with_column_renamed(self, old: str, new: str) -> ConstraintState:
+        """Return a copy whose check SQL names column ``new`` where it named ``old``."""
+        if self.check is None:
+            return self
+        return attrs.evolve(self, check=rename_column_in_sql(self.check, old, new))
 
     def describe(self) -> str:
         """Return e.g. ``unique constraint uniq_slug on (slug)``."""

@@ -247,16 +247,19 @@ class ModelState:
             return self
         if self.field_or_none(new) is not None:
             raise FieldAlreadyExists(self.app_label, self.name, new)
-        return (
-            attrs.evolve(
-                self,
-                fields=tuple(f.with_name(new) if f.name == old else f for f in self.fields),
-                indexes=tuple(index.with_field_renamed(old, new) for index in self.indexes),
-                constraints=tuple(c.with_field_renamed(old, new) for c in self.constraints),
-                unique_together=tuple(e.with_field_renamed(old, new) for e in self.unique_together),
-            )
-            if field
-            else self
+        old_column, new_column = field.column, field.with_name(new).column
+        indexes = tuple(index.with_field_renamed(old, new) for index in self.indexes)
+        constraints = tuple(c.with_field_renamed(old, new) for c in self.constraints)
+        if old_column is not None and new_column is not None and old_column != new_column:
+            # Check and condition SQL name columns; the databases rewrite their copy too.
+            indexes = tuple(index.with_column_renamed(old_column, new_column) for index in indexes)
+            constraints = tuple(c.with_column_renamed(old_column, new_column) for c in constraints)
+        return attrs.evolve(
+            self,
+            fields=tuple(f.with_name(new) if f.name == old else f for f in self.fields),
+            indexes=indexes,
+            constraints=constraints,
+            unique_together=tuple(e.with_field_renamed(old, new) for e in self.unique_together),
         )
 
     def index(self, name: str) -> IndexState:

@@ -435,3 +435,28 @@ def test_a_rebuild_keeps_the_views_that_read_the_table(conn: sqlite3.Connection)
     # A later rename still rewrites the view, as SQLite's modern rename does.
     migrate(conn, state, RenameModel("app", "Post", "Article"))
     assert rows(conn, "SELECT count(*) FROM scored") == [(3,)]
+
+
+def test_renaming_a_field_follows_it_into_checks_and_index_conditions(conn: sqlite3.Connection) -> None:
+    state = migrate(
+        conn,
+        ProjectState(),
+        CreateModel(
+            "app",
+            "Game",
+            [pk(), FieldState("score", Integer())],
+            constraints=[ConstraintState.check_that("score_range", "score BETWEEN 0 AND 10")],
+            indexes=[IndexState("high_scores", ["score"], condition="score > 5")],
+        ),
+    )
+    conn.executemany("INSERT INTO app_game (score) VALUES (?)", [(3,), (7,)])
+    state = migrate(conn, state, RenameField("app", "Game", "score", "points"))
+    assert_schema_is(conn, state)
+    # A later rebuild recreates the check and the index from the state: they must name the new column.
+    state = migrate(
+        conn, state, AlterField("app", "Game", "points", FieldState("points", Integer(), null=True))
+    )
+    assert_schema_is(conn, state)
+    assert rows(conn, "SELECT points FROM app_game ORDER BY points") == [(3,), (7,)]
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO app_game (points) VALUES (11)")

@@ -252,6 +252,12 @@ CASES: list[tuple[str, Operation, set[tuple[str, str | None]], Check]] = [
         _expect("SELECT headline FROM blog_post ORDER BY id", [("first",), ("second",), ("third",)]),
     ),
     (
+        "rename a field a check constraint names",
+        RenameField("blog", "Post", "score", "rating"),
+        set(),
+        _expect("SELECT rating FROM blog_post ORDER BY id", [(1.5,), (None,), (3,)]),
+    ),
+    (
         "rename a key field",
         RenameField("blog", "Post", "author", "writer"),
         set(),

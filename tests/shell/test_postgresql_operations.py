@@ -427,3 +427,16 @@ def test_run_sql_and_run_code_share_the_migration_transaction(db: Database) -> N
     assert _CALLS[-1] == ("lower", ["Author", "Book"])
     assert db.rows("SELECT name FROM shop_author ORDER BY id") == [("Ann",), ("Bob",)]
     assert db.rows("SELECT title FROM shop_book ORDER BY title") == [("a",), ("b",), ("c",)]
+
+
+def test_renamed_field_is_followed_into_checks_and_partial_indexes(db: Database) -> None:
+    with_books(db)
+    db.migrate(
+        AddConstraint("shop", "Book", ConstraintState.check_that("pages_positive", "pages > 0")),
+        AddIndex("shop", "Book", IndexState("long_books", ["title"], condition="pages > 300")),
+    )
+    state = db.migrate(RenameField("shop", "Book", "pages", "page_count"))  # the catalog is compared
+    assert state.model("shop", "Book").constraint("pages_positive").check == "page_count > 0"
+    with pytest.raises(psycopg.errors.CheckViolation):
+        db.run("UPDATE shop_book SET page_count = -1")
+    db.back(1)

@@ -27,6 +27,7 @@ from reinhardt_migrations.shell.cli_output import (
     Styler,
     format_check,
     format_check_json,
+    format_database_heading,
     format_makemigrations,
     format_makemigrations_json,
     format_migrate,
@@ -79,6 +80,13 @@ class _State:
         )
 
 
+def _url_or_alias(database: str | None) -> tuple[str | None, str | None]:
+    """Return ``(url, alias)`` for a --database value: a value with ``://`` is a URL, else an alias."""
+    if database is None:
+        return None, None
+    return (database, None) if "://" in database else (None, database)
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     """Turn our errors into a message on stderr and exit code 1, without a traceback."""
@@ -121,10 +129,11 @@ def cli(ctx: click.Context, config: Path | None) -> None:
 def _database_option(function: Callable[..., Any]) -> Callable[..., Any]:
     return click.option(
         "--database",
-        "database_url",
-        metavar="URL",
+        "database",
+        metavar="ALIAS|URL",
         default=None,
-        help="Database URL (overrides DATABASE_URL and the configuration), e.g. sqlite:///db.sqlite3.",
+        help="A database alias of the configuration (only that database), or a URL replacing the "
+        "default database's (overrides DATABASE_URL and the configuration), e.g. sqlite:///db.sqlite3.",
     )(function)
 
 
@@ -266,33 +275,44 @@ def migrate(
     fake: bool,
     fake_initial: bool,
     show_plan: bool,
-    database_url: str | None,
+    database: str | None,
     as_json: bool,
 ) -> None:
-    """Bring the database to the latest migrations, or to TARGET of APP.
+    """Bring the databases to the latest migrations, or to TARGET of APP.
 
     TARGET is a migration name or a unique prefix of one (0002); `zero` unapplies all of APP.
-    An applied TARGET migrates backwards, unapplying what comes after it.
+    An applied TARGET migrates backwards, unapplying what comes after it. With several
+    databases, every one is migrated (dependencies between them first) unless
+    --database ALIAS names one.
     """
     state: _State = ctx.ensure_object(_State)
     if target is not None and app is None:
         raise click.UsageError("TARGET needs APP")
+    database_url, alias = _url_or_alias(database)
     with _errors(), state.service(database_url=database_url) as service:
+        several = len(service.config.aliases) > 1
         if show_plan:
-            steps = service.plan(app, target)
-            _echo(format_plan_json(steps) if as_json else format_plan(steps, state.style))
+            steps = service.plan(app, target, database=alias)
+            _echo(format_plan_json(steps) if as_json else format_plan(steps, state.style, databases=several))
             return
 
         open_line = False
+        shown: list[str] = []
 
         def progress(event: ProgressEvent) -> None:
             nonlocal open_line
             if not as_json:
+                heading = format_database_heading(event, shown[-1] if shown else None) if several else ""
+                if heading:
+                    shown.append(heading)
+                    _echo(state.style(heading, "head"))
                 open_line = event.phase == "start"
                 _echo(format_progress(event, state.style), newline=not open_line)
 
         try:
-            result = service.migrate(app, target, fake=fake, fake_initial=fake_initial, progress=progress)
+            result = service.migrate(
+                app, target, fake=fake, fake_initial=fake_initial, progress=progress, database=alias
+            )
         finally:
             if open_line:
                 _echo("")  # end the progress line a failure interrupted, before the error
@@ -308,12 +328,16 @@ def migrate(
 @_json_option
 @click.pass_context
 def showmigrations(
-    ctx: click.Context, app: str | None, show_plan: bool, database_url: str | None, as_json: bool
+    ctx: click.Context, app: str | None, show_plan: bool, database: str | None, as_json: bool
 ) -> None:
-    """List the migrations of each app (or APP) with [X] for the applied ones."""
+    """List the migrations of each app (or APP) with [X] for the applied ones.
+
+    With several databases, the apps are grouped by the database they live on.
+    """
     state: _State = ctx.ensure_object(_State)
+    database_url, alias = _url_or_alias(database)
     with _errors(), state.service(database_url=database_url) as service:
-        status = service.status(app)
+        status = service.status(app, database=alias)
         root = service.config.root
         _echo(
             format_status_json(status, root)
@@ -330,15 +354,16 @@ def showmigrations(
 @_json_option
 @click.pass_context
 def sqlmigrate(
-    ctx: click.Context, app: str, name: str, backwards: bool, database_url: str | None, as_json: bool
+    ctx: click.Context, app: str, name: str, backwards: bool, database: str | None, as_json: bool
 ) -> None:
     """Print the SQL migration NAME of APP runs; offline: no database connection is opened.
 
-    The SQL dialect comes from the database URL (--database, DATABASE_URL or the configuration).
+    The SQL dialect is that of APP's database (its alias's URL, DATABASE_URL or the
+    configuration); a --database URL renders for that URL's dialect instead.
     """
     state: _State = ctx.ensure_object(_State)
-    with _errors(), state.service(database_url=database_url) as service:
-        result = service.sql(app, name, backwards=backwards)
+    with _errors(), state.service() as service:
+        result = service.sql(app, name, backwards=backwards, database=database)
         _echo(format_sql_json(result) if as_json else format_sql(result))
 
 

@@ -15,7 +15,12 @@ from typing import Any
 
 import attrs
 
-from reinhardt_migrations.shell.executor import MigrateResult, PreviewStep, ProgressEvent
+from reinhardt_migrations.shell.databases import (
+    DatabasePreviewStep,
+    DatabaseProgressEvent,
+    DatabaseStepResult,
+)
+from reinhardt_migrations.shell.executor import MigrateResult, PreviewStep, ProgressEvent, StepResult
 from reinhardt_migrations.shell.service import (
     CheckResult,
     MakeMigrationsResult,
@@ -27,6 +32,7 @@ __all__ = [
     "Styler",
     "format_check",
     "format_check_json",
+    "format_database_heading",
     "format_makemigrations",
     "format_makemigrations_json",
     "format_migrate",
@@ -130,8 +136,22 @@ def format_progress(event: ProgressEvent, style: Styler = plain) -> str:
     return style(outcome, "dim" if event.skipped else "ok")
 
 
+def _database_of(step: StepResult | PreviewStep) -> str | None:
+    if isinstance(step, DatabaseStepResult | DatabasePreviewStep):
+        return step.database
+    return None
+
+
+def format_database_heading(event: ProgressEvent, previous: str | None) -> str:
+    """Return ``Database 'alias':`` when a migration of another database than the last starts, else ``""``."""
+    if not isinstance(event, DatabaseProgressEvent) or event.phase != "start":
+        return ""
+    heading = f"Database {event.database!r}:"
+    return "" if heading == previous else heading
+
+
 def format_migrate(result: MigrateResult, style: Styler = plain) -> str:
-    """Return the closing line of a migrate run."""
+    """Return the closing line of a migrate run (naming how many databases, if more than one)."""
     if not result.steps:
         return "No migrations to apply: the database is up to date."
     applied, unapplied = len(result.applied), len(result.unapplied)
@@ -143,7 +163,9 @@ def format_migrate(result: MigrateResult, style: Styler = plain) -> str:
         parts.append(f"unapplied {unapplied}")
     summary = ", ".join(parts) or "nothing changed"
     extra = f" ({faked} faked)" if faked else ""
-    return style(f"Done: {summary} migration(s){extra}.", "ok")
+    databases = {_database_of(step) for step in result.steps} - {None}
+    where = f" on {len(databases)} databases" if len(databases) > 1 else ""
+    return style(f"Done: {summary} migration(s){extra}{where}.", "ok")
 
 
 def format_migrate_json(result: MigrateResult) -> str:
@@ -159,6 +181,7 @@ def format_migrate_json(result: MigrateResult) -> str:
                     "skipped": step.skipped,
                     "statements": len(step.statements),
                     "seconds": round(step.seconds, 6),
+                    **_database_field(step),
                 }
                 for step in result.steps
             ]
@@ -166,14 +189,21 @@ def format_migrate_json(result: MigrateResult) -> str:
     )
 
 
-def format_plan(steps: Sequence[PreviewStep], style: Styler = plain) -> str:
-    """Return the migrations a migrate would run, each with its SQL."""
+def _database_field(step: StepResult | PreviewStep) -> dict[str, str]:
+    database = _database_of(step)
+    return {} if database is None else {"database": database}
+
+
+def format_plan(steps: Sequence[PreviewStep], style: Styler = plain, *, databases: bool = False) -> str:
+    """Return the migrations a migrate would run, each with its SQL (and, with ``databases``, where)."""
     if not steps:
         return "No planned migration operations: the database is up to date."
     lines = [style("Planned operations:", "head")]
     for step in steps:
         verb = "Unapply" if step.backwards else "Apply"
-        lines.append(style(f"{verb} {step.key[0]}.{step.key[1]}", "head"))
+        database = _database_of(step)
+        where = f" on database {database!r}" if databases and database is not None else ""
+        lines.append(style(f"{verb} {step.key[0]}.{step.key[1]}{where}", "head"))
         # The SQL is headed by a comment describing each operation; the first line repeats ours.
         lines.extend(f"    {line}" for line in step.describe().splitlines()[1:])
     return "\n".join(lines)
@@ -190,6 +220,7 @@ def format_plan_json(steps: Sequence[PreviewStep]) -> str:
                     "direction": "backwards" if step.backwards else "forwards",
                     "operations": [operation.describe() for operation in step.migration.operations],
                     "sql": [statement.sql for statement in step.statements],
+                    **_database_field(step),
                 }
                 for step in steps
             ]
@@ -206,19 +237,27 @@ def format_status(status: StatusResult, *, plan: bool = False, style: Styler = p
     def note(matches: bool | None) -> str:
         return style("  (file changed since it was applied)", "warn") if matches is False else ""
 
+    several = len(status.databases) > 1
     if plan:
         if not status.entries:
             return "(no migrations)"
         return "\n".join(
-            f"{mark(e.applied)}  {e.key[0]}.{e.key[1]}{note(e.checksum_matches)}" for e in status.entries
+            f"{mark(e.applied)}  {e.key[0]}.{e.key[1]}"
+            f"{f'  (database {e.database})' if several else ''}{note(e.checksum_matches)}"
+            for e in status.entries
         )
     lines = []
-    for app in status.apps:
-        lines.append(style(app, "head"))
-        entries = status.of_app(app)
-        if not entries:
-            lines.append(" (no migrations)")
-        lines.extend(f" {mark(e.applied)} {e.key[1]}{note(e.checksum_matches)}" for e in entries)
+    groups = status.databases if several else (("", status.apps),)
+    for database, apps in groups:
+        indent = "  " if several else ""
+        if several:
+            lines.append(style(f"Database {database!r}:", "head"))
+        for app in apps:
+            lines.append(indent + style(app, "head"))
+            entries = status.of_app(app)
+            if not entries:
+                lines.append(f"{indent} (no migrations)")
+            lines.extend(f"{indent} {mark(e.applied)} {e.key[1]}{note(e.checksum_matches)}" for e in entries)
     return "\n".join(lines)
 
 
@@ -234,6 +273,7 @@ def format_status_json(status: StatusResult, root: Path) -> str:
                     "applied_at": entry.applied_at,
                     "checksum_matches": entry.checksum_matches,
                     "path": _relative(entry.path, root),
+                    "database": entry.database,
                 }
                 for entry in status.entries
             ]

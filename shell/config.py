@@ -18,6 +18,18 @@ the folder of the configuration file too.
     [tool.reinhardt-migrations.apps]              # or: apps = ["blog", "accounts"]
     blog = "blog/migrations"
     accounts = "accounts/migrations"
+
+Several databases: ``databases`` names them by alias, ``routes`` sends apps to them;
+an app without a route goes to ``default`` (which ``database_url`` names, if given).
+``DATABASE_URL`` overrides the default database, ``DATABASE_URL_<ALIAS>`` (the alias
+in capitals) another one.
+
+    [tool.reinhardt-migrations.databases]
+    default = "sqlite:///db.sqlite3"
+    analytics = "postgresql://app@db/analytics"
+
+    [tool.reinhardt-migrations.routes]
+    events = "analytics"
 """
 
 from __future__ import annotations
@@ -32,11 +44,13 @@ from urllib.parse import quote, unquote, urlsplit
 import attrs
 
 from reinhardt_migrations.pure.errors import MigrationError
+from reinhardt_migrations.pure.routing import DEFAULT_ALIAS, DatabaseRoutes, UnknownDatabase
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
     "DEFAULT_RECORDER_TABLE",
     "ENVIRONMENT_DATABASE_URL",
+    "ENVIRONMENT_DATABASE_URL_PREFIX",
     "FORMATS",
     "SECTION",
     "AppConfig",
@@ -52,10 +66,11 @@ SECTION = "reinhardt-migrations"
 DEFAULT_DATABASE_URL = "sqlite:///db.sqlite3"
 DEFAULT_RECORDER_TABLE = "reinhardt_migrations"
 ENVIRONMENT_DATABASE_URL = "DATABASE_URL"
+ENVIRONMENT_DATABASE_URL_PREFIX = "DATABASE_URL_"
 FileFormat = Literal["python", "json"]
 FORMATS: tuple[FileFormat, ...] = ("python", "json")
 
-_KEYS = ("apps", "database_url", "format", "models", "python_path", "recorder_table")
+_KEYS = ("apps", "database_url", "databases", "format", "models", "python_path", "recorder_table", "routes")
 
 
 class ConfigError(MigrationError, ValueError):
@@ -80,21 +95,60 @@ class AppConfig:
 
 @attrs.frozen
 class MigrationConfig:
-    """Where the apps, their migrations, the models and the database are; paths are absolute."""
+    """Where the apps, their migrations, the models and the databases are; paths are absolute.
+
+    ``databases`` holds ``(alias, URL)`` pairs, the default database first; ``routes``
+    holds ``(app, alias)`` pairs. Apps without a route live on the ``default`` alias.
+    """
 
     root: Path
     apps: tuple[AppConfig, ...]
     models: tuple[str, ...] = ()
-    database_url: str = DEFAULT_DATABASE_URL
+    databases: tuple[tuple[str, str], ...] = ((DEFAULT_ALIAS, DEFAULT_DATABASE_URL),)
     format: FileFormat = "python"
     recorder_table: str = DEFAULT_RECORDER_TABLE
     python_path: tuple[Path, ...] = ()
     source: Path | None = None
+    routes: tuple[tuple[str, str], ...] = ()
 
     @property
     def app_labels(self) -> tuple[str, ...]:
         """Return the app labels in the order the configuration lists them."""
         return tuple(app.label for app in self.apps)
+
+    @property
+    def aliases(self) -> tuple[str, ...]:
+        """Return the database aliases, the default first."""
+        return tuple(alias for alias, _url in self.databases)
+
+    @property
+    def database_url(self) -> str:
+        """Return the URL of the default database.
+
+        Raises:
+            ConfigError: the configuration has no default database (every app is routed).
+        """
+        return self.url_of(DEFAULT_ALIAS)
+
+    @property
+    def database_routes(self) -> DatabaseRoutes:
+        """Return the routes as the pure core takes them."""
+        return DatabaseRoutes(self.aliases, dict(self.routes))
+
+    def url_of(self, alias: str) -> str:
+        """Return the URL of the database ``alias``.
+
+        Raises:
+            ConfigError: no database has that alias (the message lists the configured ones).
+        """
+        for name, url in self.databases:
+            if name == alias:
+                return url
+        raise ConfigError(str(UnknownDatabase(alias, self.aliases)), source=self.source, key="databases")
+
+    def alias_of(self, app_label: str) -> str:
+        """Return the alias of the database ``app_label`` lives on."""
+        return self.database_routes.alias_of(app_label)
 
     def app(self, label: str) -> AppConfig:
         """Return the app called ``label``.
@@ -114,16 +168,29 @@ class MigrationConfig:
         )
 
     def with_overrides(
-        self, *, database_url: str | None = None, format: str | None = None
+        self,
+        *,
+        database_url: str | None = None,
+        format: str | None = None,
+        databases: Mapping[str, str] | None = None,
     ) -> MigrationConfig:
         """Return a copy with the given settings replaced (None keeps the current one).
 
+        ``database_url`` replaces the default database's URL (adding the default database
+        if there is none); ``databases`` replaces the URLs of the aliases it names.
+
         Raises:
-            ConfigError: the format is not one of FORMATS, or the URL is empty.
+            ConfigError: the format is not one of FORMATS, a URL is empty, or an alias unknown.
         """
         changes: dict[str, Any] = {}
+        urls = dict(self.databases)
         if database_url is not None:
-            changes["database_url"] = _database_url(database_url, self.root, self.source)
+            urls[DEFAULT_ALIAS] = _database_url(database_url, self.root, self.source)
+        for alias, url in (databases or {}).items():
+            self.url_of(alias)
+            urls[alias] = _database_url(url, self.root, self.source, key=f"databases.{alias}")
+        if urls != dict(self.databases):
+            changes["databases"] = _ordered_databases(urls)
         if format is not None:
             changes["format"] = _format(format, self.source)
         return attrs.evolve(self, **changes) if changes else self
@@ -178,10 +245,26 @@ def load_config(
     if section is None:
         raise ConfigError(f"the file has no [tool.{SECTION}] section; add one (see docs/cli.md)", source=path)
     config = config_from_data(section, root=path.parent, source=path)
-    environment_url = environment.get(ENVIRONMENT_DATABASE_URL)
-    if environment_url:
-        config = config.with_overrides(database_url=environment_url)
-    return config.with_overrides(database_url=database_url, format=format)
+    return _from_environment(config, environment).with_overrides(database_url=database_url, format=format)
+
+
+def _from_environment(config: MigrationConfig, environment: Mapping[str, str]) -> MigrationConfig:
+    """Return ``config`` with the URLs of ``DATABASE_URL`` and ``DATABASE_URL_<ALIAS>`` put in.
+
+    ``DATABASE_URL`` names the default database; a project whose apps are all routed
+    elsewhere has none, and then ignores it (many hosts set it for every process).
+    """
+    urls: dict[str, str] = {}
+    for alias in config.aliases:
+        variable = (
+            ENVIRONMENT_DATABASE_URL
+            if alias == DEFAULT_ALIAS
+            else ENVIRONMENT_DATABASE_URL_PREFIX + alias.upper()
+        )
+        value = environment.get(variable)
+        if value:
+            urls[alias] = value
+    return config.with_overrides(databases=urls)
 
 
 def config_from_data(data: Any, *, root: Path, source: Path | None = None) -> MigrationConfig:
@@ -204,11 +287,14 @@ def config_from_data(data: Any, *, root: Path, source: Path | None = None) -> Mi
             source=source,
             key="apps",
         )
+    apps = _apps(data["apps"], root.resolve(), source)
+    databases = _databases(data, root.resolve(), source)
     return MigrationConfig(
         root=root.resolve(),
-        apps=_apps(data["apps"], root.resolve(), source),
+        apps=apps,
         models=_strings(data.get("models", ()), source, "models"),
-        database_url=_database_url(data.get("database_url", DEFAULT_DATABASE_URL), root.resolve(), source),
+        databases=databases,
+        routes=_routes(data.get("routes", {}), apps, databases, source),
         format=_format(data.get("format", "python"), source),
         recorder_table=_identifier(data.get("recorder_table", DEFAULT_RECORDER_TABLE), source),
         python_path=tuple(
@@ -273,14 +359,98 @@ def _identifier(value: Any, source: Path | None) -> str:
     return value
 
 
-def _database_url(value: Any, root: Path, source: Path | None) -> str:
+def _databases(data: Mapping[str, Any], root: Path, source: Path | None) -> tuple[tuple[str, str], ...]:
+    """Return the ``(alias, URL)`` pairs of ``database_url`` and ``databases``, the default first."""
+    table = data.get("databases", {})
+    if not isinstance(table, Mapping):
+        raise ConfigError(
+            'must be a table of alias = "URL", e.g. [tool.reinhardt-migrations.databases] '
+            'analytics = "postgresql://app@db/analytics"',
+            source=source,
+            key="databases",
+        )
+    if "database_url" in data and DEFAULT_ALIAS in table:
+        raise ConfigError(
+            "database_url and databases.default both name the default database; keep one of them",
+            source=source,
+            key="databases.default",
+        )
+    urls: dict[str, str] = {}
+    for alias, url in table.items():
+        if not isinstance(alias, str) or not alias.isidentifier():
+            raise ConfigError(
+                f"{alias!r} is not a valid database alias (use letters, digits and underscores, "
+                "not starting with a digit)",
+                source=source,
+                key="databases",
+            )
+        clash = [other for other in urls if other.upper() == alias.upper()]
+        if clash:
+            raise ConfigError(
+                f"the aliases {clash[0]!r} and {alias!r} differ only in case, so both would be set by "
+                f"{ENVIRONMENT_DATABASE_URL_PREFIX}{alias.upper()}; rename one",
+                source=source,
+                key="databases",
+            )
+        urls[alias] = _database_url(url, root, source, key=f"databases.{alias}")
+    if DEFAULT_ALIAS not in urls and ("database_url" in data or not urls):
+        urls[DEFAULT_ALIAS] = _database_url(data.get("database_url", DEFAULT_DATABASE_URL), root, source)
+    return _ordered_databases(urls)
+
+
+def _ordered_databases(urls: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Return the ``(alias, URL)`` pairs with the default first, then by alias."""
+    return tuple(sorted(urls.items(), key=lambda item: (item[0] != DEFAULT_ALIAS, item[0])))
+
+
+def _routes(
+    value: Any, apps: tuple[AppConfig, ...], databases: tuple[tuple[str, str], ...], source: Path | None
+) -> tuple[tuple[str, str], ...]:
+    """Return the ``(app, alias)`` pairs of ``routes``, checked against the apps and the databases."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            'must be a table of app = "alias", e.g. [tool.reinhardt-migrations.routes] events = "analytics"',
+            source=source,
+            key="routes",
+        )
+    labels = tuple(app.label for app in apps)
+    aliases = tuple(alias for alias, _url in databases)
+    for app, alias in value.items():
+        if app not in labels:
+            raise ConfigError(
+                f"routes app {app!r}, which is not configured (configured apps: {', '.join(labels)}); "
+                f"add it to apps or remove the route",
+                source=source,
+                key=f"routes.{app}",
+            )
+        if not isinstance(alias, str) or alias not in aliases:
+            raise ConfigError(
+                f"sends app {app!r} to {alias!r}, which is not a configured database (databases: "
+                f"{', '.join(aliases)}); add it under [tool.{SECTION}.databases] or fix the route",
+                source=source,
+                key=f"routes.{app}",
+            )
+    routed = tuple((label, str(value[label])) for label in labels if label in value)
+    if DEFAULT_ALIAS not in aliases:
+        unrouted = [label for label in labels if label not in value]
+        if unrouted:
+            raise ConfigError(
+                f"there is no default database, and app(s) {', '.join(unrouted)} have no route; add "
+                f"databases.default (or database_url), or route them under [tool.{SECTION}.routes]",
+                source=source,
+                key="databases",
+            )
+    return routed
+
+
+def _database_url(value: Any, root: Path, source: Path | None, *, key: str = "database_url") -> str:
     """Return the URL with a relative SQLite path made absolute against ``root``."""
     if not isinstance(value, str) or "://" not in value:
         raise ConfigError(
-            f"{value!r} is not a database URL; write e.g. {DEFAULT_DATABASE_URL!r} or "
+            f"{_shown(value)} is not a database URL; write e.g. {DEFAULT_DATABASE_URL!r} or "
             "'postgresql://user@host/name'",
             source=source,
-            key="database_url",
+            key=key,
         )
     parts = urlsplit(value)
     if parts.scheme.split("+", 1)[0] not in ("sqlite", "sqlite3"):
@@ -291,3 +461,13 @@ def _database_url(value: Any, root: Path, source: Path | None) -> str:
         return value
     query = f"?{parts.query}" if parts.query else ""
     return f"{parts.scheme}:///{quote(str((root / relative).resolve()))}{query}"
+
+
+def _shown(value: Any) -> str:
+    """Return ``value`` for a message, a URL's password masked."""
+    if not isinstance(value, str):
+        return repr(value)
+    parts = urlsplit(value)
+    if parts.password is None:
+        return repr(value)
+    return repr(value.replace(f":{parts.password}@", ":***@", 1))

@@ -221,8 +221,14 @@ class MigrationExecutor:
         recorder_table: str = DEFAULT_TABLE,
         resolve_code: Callable[[str], Callable[..., Any]] = import_dotted,
         clock: Callable[[], str] = utc_now,
+        checksums_from: MigrationGraph | None = None,
     ) -> None:
         """Run ``migrations`` (a graph, or migrations to build one from) on ``backend``.
+
+        ``checksums_from`` is the graph whose migrations, as written in their files, the
+        recorder's checksums are taken from (default: ``migrations``); a database of
+        several gets its migrations with cross-database dependencies dropped, and their
+        checksums must stay those of the files.
 
         Raises:
             GraphError: the migrations do not form a valid graph.
@@ -240,6 +246,7 @@ class MigrationExecutor:
         )
         self.dialect = dialect_for(backend.dialect)
         self._resolve_code = resolve_code
+        self._checksums_from = checksums_from if checksums_from is not None else self.graph
 
     # -- reading ---------------------------------------------------------------------
 
@@ -271,7 +278,7 @@ class MigrationExecutor:
         found = []
         for key, row in rows.items():
             if row.checksum and key in self.graph:
-                current = migration_checksum(self.graph.migration(key))
+                current = self._checksum(key)
                 if current != row.checksum:
                     found.append((key, row.checksum, current))
         return tuple(sorted(found))
@@ -582,6 +589,11 @@ class MigrationExecutor:
         """Return the keys a migration's record covers: itself, and what it replaces (a squash)."""
         return (migration.key, *migration.replaces)
 
+    def _checksum(self, key: MigrationKey) -> str:
+        """Return the checksum of the migration ``key`` as its file has it."""
+        source = self._checksums_from if key in self._checksums_from else self.graph
+        return migration_checksum(source.migration(key))
+
     def _record_statements(
         self, migration: Migration, backwards: bool, done: set[MigrationKey]
     ) -> tuple[Statement, ...]:
@@ -596,7 +608,7 @@ class MigrationExecutor:
                 if key in done:
                     statements.append(self.recorder.unrecord_statement(key))
             elif key not in done:
-                checksum = migration_checksum(self.graph.migration(key)) if key in self.graph else ""
+                checksum = self._checksum(key) if key in self.graph else ""
                 statements.append(self.recorder.record_statement(key, checksum))
         return tuple(statements)
 

@@ -9,12 +9,15 @@ The CLI formats those values; an application can use them directly.
 
 Commands that need no database (``makemigrations``, ``sql``, ``check``) never open
 one. The backend is opened on first use and closed by ``close()`` unless it was
-injected, in which case its owner closes it.
+injected, in which case its owner closes it. A project on several databases
+(``databases`` and ``routes`` in the configuration) has one backend per alias, each
+opened when a command first needs it; ``migrate``, ``plan`` and ``status`` go through a
+``DatabaseMigrationExecutor`` and take ``database=ALIAS`` to work on one of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 
@@ -38,9 +41,11 @@ from reinhardt_migrations.pure.errors import (
 )
 from reinhardt_migrations.pure.graph import ZERO, MigrationGraph
 from reinhardt_migrations.pure.migration import Migration, MigrationKey, replay
+from reinhardt_migrations.pure.routing import DEFAULT_ALIAS, AppOnOtherDatabase
 from reinhardt_migrations.pure.state import ProjectState
 from reinhardt_migrations.shell.backends import Backend, connect
 from reinhardt_migrations.shell.config import ConfigError, MigrationConfig, load_config
+from reinhardt_migrations.shell.databases import DatabaseMigrationExecutor, DatabaseMigrationStatus
 from reinhardt_migrations.shell.executor import (
     MigrateResult,
     MigrationExecutor,
@@ -127,14 +132,19 @@ class StatusEntry:
     applied_at: str | None
     checksum_matches: bool | None
     path: Path | None
+    database: str = DEFAULT_ALIAS
 
 
 @attrs.frozen
 class StatusResult:
-    """Every migration (of one app, or all) in planning order, with the configured apps."""
+    """Every migration (of one app, or all) in planning order, with the configured apps.
+
+    ``databases`` pairs each database alias shown with its apps, in configuration order.
+    """
 
     entries: tuple[StatusEntry, ...]
     apps: tuple[str, ...]
+    databases: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def of_app(self, app_label: str) -> tuple[StatusEntry, ...]:
         """Return the entries of one app, in planning order."""
@@ -174,11 +184,18 @@ class MigrationService:
         *,
         backend: Backend | None = None,
         models: ProjectState | Callable[[], ProjectState] | None = None,
+        backends: Mapping[str, Backend] | None = None,
     ) -> None:
-        """Serve ``config``; ``backend`` and ``models`` replace the configured database and models."""
+        """Serve ``config``; ``backend`` and ``models`` replace the configured database and models.
+
+        ``backends`` replaces the databases of the aliases it names (``backend`` is the
+        default one's); injected backends belong to their owner, who closes them.
+        """
         self.config = config
-        self._backend = backend
-        self._owns_backend = backend is None
+        self._injected: dict[str, Backend] = dict(backends or {})
+        if backend is not None:
+            self._injected[DEFAULT_ALIAS] = backend
+        self._opened: dict[str, Backend] = {}
         self._models = models
 
     @classmethod
@@ -206,23 +223,35 @@ class MigrationService:
         self.close()
 
     def close(self) -> None:
-        """Close the database connection if this service opened it."""
-        if self._backend is not None and self._owns_backend:
-            self._backend.close()
-            self._backend = None
+        """Close the database connections this service opened (injected ones stay open)."""
+        opened, self._opened = self._opened, {}
+        for backend in opened.values():
+            backend.close()
 
     # -- reading the project ---------------------------------------------------------
 
     @property
     def backend(self) -> Backend:
-        """Return the database backend, connecting on first use.
+        """Return the default database's backend, connecting on first use.
 
         Raises:
+            ConfigError: there is no default database (every app is routed elsewhere).
             InvalidDatabaseUrl, MissingDriver, DatabaseError: the database cannot be opened.
         """
-        if self._backend is None:
-            self._backend = connect(self.config.database_url)
-        return self._backend
+        return self.backend_for(DEFAULT_ALIAS)
+
+    def backend_for(self, alias: str) -> Backend:
+        """Return the backend of the database ``alias``, connecting on first use.
+
+        Raises:
+            ConfigError: no database has that alias (the message lists them).
+            InvalidDatabaseUrl, MissingDriver, DatabaseError: the database cannot be opened.
+        """
+        if alias in self._injected:
+            return self._injected[alias]
+        if alias not in self._opened:
+            self._opened[alias] = connect(self.config.url_of(alias))
+        return self._opened[alias]
 
     def load(self) -> LoadedMigrations:
         """Return the configured apps' migration files and their graph.
@@ -261,10 +290,37 @@ class MigrationService:
         graph = (loaded or self.load()).graph
         return replay(graph.migration(key) for key in graph.forwards_plan())
 
-    def executor(self, loaded: LoadedMigrations | None = None) -> MigrationExecutor:
-        """Return an executor for the migrations on this service's database."""
+    def executor(
+        self, loaded: LoadedMigrations | None = None, database: str | None = None
+    ) -> MigrationExecutor:
+        """Return an executor for the migrations on one database (the default one unless named).
+
+        On a project with several databases it holds only that database's apps.
+        """
+        if not self.config.database_routes.is_single:
+            return self.databases(loaded).executor(database or DEFAULT_ALIAS)
         graph = (loaded or self.load()).graph
-        return MigrationExecutor(self.backend, graph, recorder_table=self.config.recorder_table)
+        backend = self.backend_for(database or self.config.aliases[0])
+        return MigrationExecutor(backend, graph, recorder_table=self.config.recorder_table)
+
+    def databases(self, loaded: LoadedMigrations | None = None) -> DatabaseMigrationExecutor:
+        """Return the executor of every configured database, with the configured routes."""
+        return DatabaseMigrationExecutor(
+            self.backend_for,
+            (loaded or self.load()).graph,
+            self.config.database_routes,
+            recorder_table=self.config.recorder_table,
+        )
+
+    def check_database(self, database: str | None) -> str | None:
+        """Return ``database`` if it is a configured alias (None stays None).
+
+        Raises:
+            ConfigError: it is not (the message lists the configured aliases).
+        """
+        if database is not None:
+            self.config.url_of(database)
+        return database
 
     # -- makemigrations ----------------------------------------------------------------
 
@@ -383,62 +439,106 @@ class MigrationService:
         fake: bool = False,
         fake_initial: bool = False,
         progress: ProgressCallback | None = None,
+        database: str | None = None,
     ) -> MigrateResult:
         """Apply or unapply migrations to reach ``target`` of ``app_label`` (all leaves by default).
 
         ``target`` is a migration name (or a unique prefix such as ``0002``), or ``zero``.
+        ``database`` (an alias) migrates only that database; by default every database
+        is migrated, in an order that satisfies cross-database dependencies.
 
         Raises:
             ConflictingLeaves: the graph has several leaves in an app; make a merge migration first.
             UnknownMigration: the target does not exist.
+            ConfigError: ``database`` is not a configured alias.
+            CrossDatabaseError, AppOnOtherDatabase: see DatabaseMigrationExecutor.migrate.
             DatabaseError, IrreversibleOperation, ChecksumMismatch: see MigrationExecutor.migrate.
         """
+        self.check_database(database)
         loaded = self.load()
         loaded.graph.check_conflicts()
         targets = self._targets(loaded.graph, app_label, target)
-        return self.executor(loaded).migrate(targets, fake=fake, fake_initial=fake_initial, progress=progress)
+        return self.databases(loaded).migrate(
+            targets, database=database, fake=fake, fake_initial=fake_initial, progress=progress
+        )
 
-    def plan(self, app_label: str | None = None, target: str | None = None) -> tuple[PreviewStep, ...]:
+    def plan(
+        self, app_label: str | None = None, target: str | None = None, *, database: str | None = None
+    ) -> tuple[PreviewStep, ...]:
         """Return what ``migrate`` would run, migration by migration, without running it.
 
+        The steps are ``DatabasePreviewStep`` values naming the database each runs on.
+
         Raises:
-            ConflictingLeaves, UnknownMigration: as for ``migrate``.
+            ConflictingLeaves, UnknownMigration, ConfigError, CrossDatabaseError: as for ``migrate``.
             IrreversibleOperation: a backwards step cannot be undone.
         """
+        self.check_database(database)
         loaded = self.load()
         loaded.graph.check_conflicts()
-        return self.executor(loaded).preview(self._targets(loaded.graph, app_label, target))
+        return self.databases(loaded).preview(
+            self._targets(loaded.graph, app_label, target), database=database
+        )
 
-    def status(self, app_label: str | None = None) -> StatusResult:
-        """Return every migration with its applied state, in planning order.
+    def status(self, app_label: str | None = None, *, database: str | None = None) -> StatusResult:
+        """Return every migration (of ``app_label`` or ``database``) with its state, in planning order.
 
         Raises:
-            ConfigError: ``app_label`` is not configured.
+            ConfigError: ``app_label`` or ``database`` is not configured.
+            AppOnOtherDatabase: ``app_label`` lives on another database than ``database``.
         """
+        self.check_database(database)
         if app_label is not None:
             self.config.app(app_label)
+            home = self.config.alias_of(app_label)
+            if database is not None and home != database:
+                raise AppOnOtherDatabase(app_label, home, database)
+            database = home
         loaded = self.load()
         entries = tuple(
             _entry(status, loaded)
-            for status in self.executor(loaded).status()
+            for status in self.databases(loaded).status(database=database)
             if app_label is None or status.key[0] == app_label
         )
-        apps = (app_label,) if app_label is not None else self.config.app_labels
-        return StatusResult(entries, apps)
+        routes = self.config.database_routes
+        if app_label is not None:
+            apps: tuple[str, ...] = (app_label,)
+        elif database is not None:
+            apps = routes.apps_of(database, self.config.app_labels)
+        else:
+            apps = self.config.app_labels
+        databases = tuple(
+            (alias, mine)
+            for alias in self.config.aliases
+            if (mine := tuple(app for app in apps if routes.is_on(app, alias)))
+        )
+        return StatusResult(entries, apps, databases)
 
-    def sql(self, app_label: str, name: str, *, backwards: bool = False) -> SqlResult:
-        """Return the SQL one migration runs on the configured database's dialect; needs no connection.
+    def sql(
+        self, app_label: str, name: str, *, backwards: bool = False, database: str | None = None
+    ) -> SqlResult:
+        """Return the SQL one migration runs, in its database's dialect; needs no connection.
+
+        ``database`` is an alias (the app must live there) or a URL whose dialect to use;
+        by default the app's own database decides.
 
         Raises:
             UnknownMigration: no such migration.
+            ConfigError, AppOnOtherDatabase: ``database`` is unknown, or not the app's.
             IrreversibleOperation: backwards, an operation cannot be undone.
             UnsupportedOperation: the dialect cannot express an operation.
         """
         self.config.app(app_label)
+        home = self.config.alias_of(app_label)
+        if database is not None and "://" not in database:
+            self.check_database(database)
+            if database != home:
+                raise AppOnOtherDatabase(app_label, home, database)
+        url = database if database is not None and "://" in database else self.config.url_of(home)
         graph = self.load().graph
         key = _resolve(graph, app_label, name)
         before = replay(graph.migration(k) for k in graph.forwards_plan(key) if k != key)
-        dialect = dialect_for(self.config.database_url)
+        dialect = dialect_for(url)
         return SqlResult(
             key,
             backwards,
@@ -564,8 +664,14 @@ def _write_all(planned: Iterable[PlannedMigration], config: MigrationConfig) -> 
 
 
 def _entry(status: MigrationStatus, loaded: LoadedMigrations) -> StatusEntry:
+    database = status.database if isinstance(status, DatabaseMigrationStatus) else DEFAULT_ALIAS
     return StatusEntry(
-        status.key, status.applied, status.applied_at, status.checksum_matches, loaded.path_of(status.key)
+        status.key,
+        status.applied,
+        status.applied_at,
+        status.checksum_matches,
+        loaded.path_of(status.key),
+        database,
     )
 
 

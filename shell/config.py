@@ -447,7 +447,7 @@ def _database_url(value: Any, root: Path, source: Path | None, *, key: str = "da
     """Return the URL with a relative SQLite path made absolute against ``root``."""
     if not isinstance(value, str) or "://" not in value:
         raise ConfigError(
-            f"{_shown(value)} is not a database URL; write e.g. {DEFAULT_DATABASE_URL!r} or "
+            f"{value!r} is not a database URL; write e.g. {DEFAULT_DATABASE_URL!r} or "
             "'postgresql://user@host/name'",
             source=source,
             key=key,
@@ -461,13 +461,3 @@ def _database_url(value: Any, root: Path, source: Path | None, *, key: str = "da
         return value
     query = f"?{parts.query}" if parts.query else ""
     return f"{parts.scheme}:///{quote(str((root / relative).resolve()))}{query}"
-
-
-def _shown(value: Any) -> str:
-    """Return ``value`` for a message, a URL's password masked."""
-    if not isinstance(value, str):
-        return repr(value)
-    parts = urlsplit(value)
-    if parts.password is None:
-        return repr(value)
-    return repr(value.replace(f":{parts.password}@", ":***@", 1))

@@ -21,7 +21,9 @@ statement; the executor adds the migration and the operation it was running with
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from reinhardt_migrations.pure.errors import MigrationError
 
@@ -36,6 +38,7 @@ __all__ = [
     "MissingDriver",
     "ProgressMismatch",
     "RunLockHeld",
+    "display_url",
 ]
 
 _SQL_SHOWN = 400
@@ -46,10 +49,26 @@ def _short_sql(sql: str) -> str:
     return text if len(text) <= _SQL_SHOWN else text[: _SQL_SHOWN - 3] + "..."
 
 
+def display_url(url: str) -> str:
+    """Return ``url`` with its password, if any, replaced by ``***`` (also when it does not parse)."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        # A port that is not a number and the like: mask whatever sits between ':' and '@'.
+        return re.sub(r"(//[^/:@]*):[^@/]*@", r"\1:***@", url)
+    if password is None:
+        return url
+    user = quote(parts.username or "", safe="")
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
 class InvalidDatabaseUrl(MigrationError, ValueError):
-    """A database URL that names no backend, or names it wrongly."""
+    """A database URL that names no backend, or names it wrongly; its password is never shown."""
 
     def __init__(self, url: str, problem: str) -> None:
+        url = display_url(url)
         self.url = url
         self.problem = problem
         super().__init__(

@@ -33,7 +33,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from typing import Any, ClassVar
-from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 import pymysql
 from pymysql.constants import SERVER_STATUS
@@ -51,6 +51,7 @@ from reinhardt_migrations.shell.errors import (
     ForeignKeyViolation,
     InvalidDatabaseUrl,
     RunLockHeld,
+    display_url,
 )
 
 __all__ = ["MysqlBackend", "display_url", "lock_name", "mysql_settings"]
@@ -62,16 +63,6 @@ _DEFAULT_PORT = 3306
 _LOCKED = frozenset({1205, 1213})  # lock wait timeout, deadlock
 _INTEGER_PARAMETERS = ("connect_timeout", "read_timeout", "write_timeout")
 _TEXT_PARAMETERS = ("charset", "unix_socket", "ssl_ca", "ssl_cert", "ssl_key")
-
-
-def display_url(url: str) -> str:
-    """Return ``url`` with its password, if any, replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = quote(parts.username or "", safe="")
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def mysql_settings(url: str) -> tuple[dict[str, Any], float]:

@@ -51,6 +51,7 @@ from reinhardt_migrations.shell.errors import (
     ForeignKeyViolation,
     InvalidDatabaseUrl,
     RunLockHeld,
+    display_url,
 )
 
 __all__ = ["POSTGRESQL_CATALOG_QUERIES", "PostgresqlBackend", "display_url", "postgresql_settings"]
@@ -120,16 +121,6 @@ _HOLDERS = (
     "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
     "AND ((l.classid::bigint << 32) | l.objid::bigint) = %s ORDER BY a.pid"
 )
-
-
-def display_url(url: str) -> str:
-    """Return ``url`` with its password, if any, replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    user = quote(parts.username or "", safe="")
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 def postgresql_settings(url: str) -> tuple[str, float]:

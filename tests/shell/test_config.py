@@ -169,6 +169,24 @@ def test_a_bad_url_from_the_environment_is_refused_when_used(tmp_path: Path) -> 
         connect(config.database_url)
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "oracle://scott:tiger-secret@db.example/orders",
+        "mysql://scott:tiger-secret@db.example:not-a-port/orders",
+        "postgresql://scott:tiger-secret@db.example/orders?lock_timeout=soon",
+        "mysql://scott:tiger-secret@db.example/orders?colour=blue",
+    ],
+)
+def test_a_refused_url_never_shows_its_password(url: str) -> None:
+    from reinhardt_migrations.shell.backends import connect
+
+    with pytest.raises(InvalidDatabaseUrl) as refused:
+        connect(url)
+    assert "tiger-secret" not in str(refused.value)
+    assert "scott:***@db.example" in str(refused.value)
+
+
 def test_a_config_is_a_frozen_value(tmp_path: Path) -> None:
     config = load_config(write_project(tmp_path, 'apps = ["blog"]\n'), environ={})
     assert isinstance(config, MigrationConfig)

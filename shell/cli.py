@@ -382,7 +382,11 @@ def check(ctx: click.Context, reversible: bool, as_json: bool) -> None:
     with _errors(), state.service() as service:
         result = service.check()
         if reversible and not result.conflicts:
-            result = attrs.evolve(result, problems=(*result.problems, *service.check_reversible()))
+            result = attrs.evolve(
+                result,
+                problems=(*result.problems, *service.check_reversible()),
+                reversible_checked=len(service.load().graph),
+            )
         _echo(format_check_json(result) if as_json else format_check(result, state.style))
     if not result.ok:
         sys.exit(EXIT_ERROR)

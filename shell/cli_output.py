@@ -309,7 +309,13 @@ def format_sql_json(result: SqlResult) -> str:
 def format_check(result: CheckResult, style: Styler = plain) -> str:
     """Return the check's verdict and, if it failed, why and what to do."""
     if result.ok:
-        return style("OK: migrations load, have no conflicts and match the models.", "ok")
+        verdict = "OK: migrations load, have no conflicts and match the models."
+        if result.reversible_checked is not None:
+            verdict += (
+                f" All {result.reversible_checked} migration(s) ran forwards, backwards and forwards "
+                "again on a scratch SQLite database, matching their state at every step."
+            )
+        return style(verdict, "ok")
     lines = []
     for app, leaves in result.conflicts:
         lines.append(style(f"Conflict in app {app!r}: leaves {', '.join(leaves)}.", "error"))
@@ -340,5 +346,6 @@ def format_check_json(result: CheckResult) -> str:
                 for migration in result.pending
             ],
             "problems": list(result.problems),
+            "reversible_checked": result.reversible_checked,
         }
     )

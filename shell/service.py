@@ -41,7 +41,12 @@ from reinhardt_migrations.pure.errors import (
 )
 from reinhardt_migrations.pure.graph import ZERO, MigrationGraph
 from reinhardt_migrations.pure.migration import Migration, MigrationKey, replay
-from reinhardt_migrations.pure.routing import DEFAULT_ALIAS, AppOnOtherDatabase
+from reinhardt_migrations.pure.routing import (
+    DEFAULT_ALIAS,
+    AppOnOtherDatabase,
+    CrossDatabaseError,
+    check_relations,
+)
 from reinhardt_migrations.pure.state import ProjectState
 from reinhardt_migrations.shell.backends import Backend, connect
 from reinhardt_migrations.shell.config import ConfigError, MigrationConfig, load_config
@@ -168,6 +173,8 @@ class CheckResult:
     conflicts: tuple[tuple[str, tuple[str, ...]], ...] = ()
     pending: tuple[Migration, ...] = ()
     problems: tuple[str, ...] = ()
+    #: How many migrations ``check --reversible`` ran forwards, backwards and forwards again.
+    reversible_checked: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -562,10 +569,18 @@ class MigrationService:
             NeverRename(),
             leaves=_leaves(loaded.graph, self.config.app_labels),
         )
+        problems: list[str] = []
+        routes = self.config.database_routes
+        if not routes.is_single:
+            try:
+                check_relations(loaded.graph, routes)
+            except CrossDatabaseError as error:
+                problems.append(str(error))
         try:
-            return CheckResult(pending=detector.detect().migrations)
+            pending = detector.detect().migrations
         except MissingOneOffDefault as error:
-            return CheckResult(problems=(str(error),))
+            return CheckResult(problems=(*problems, str(error)))
+        return CheckResult(pending=pending, problems=tuple(problems))
 
     def check_reversible(self, database_url: str = "sqlite") -> tuple[str, ...]:
         """Return the problems of running every migration forwards, backwards and forwards again.

@@ -269,8 +269,12 @@ def test_check_reversible_passes_the_example_and_names_a_migration_that_is_not(s
     passed = runner.invoke(cli, ["check", "--reversible"], catch_exceptions=False)
     assert (passed.exit_code, passed.output.strip()) == (
         0,
-        "OK: migrations load, have no conflicts and match the models.",
+        "OK: migrations load, have no conflicts and match the models. All 3 migration(s) ran "
+        "forwards, backwards and forwards again on a scratch SQLite database, matching their "
+        "state at every step.",
     )
+    as_json = runner.invoke(cli, ["check", "--reversible", "--json"], catch_exceptions=False)
+    assert '"reversible_checked": 3' in as_json.output
     operations = shop / "shop" / "operations.py"
     text = operations.read_text(encoding="utf-8")
     # Break CreateView's backwards: it no longer drops the view.

@@ -148,3 +148,34 @@ def test_a_url_replaces_the_default_database_and_sqlmigrate_uses_the_apps_dialec
     assert wrong.exit_code == EXIT_ERROR
     assert "lives on database 'analytics'" in wrong.stderr
     assert "secret" not in wrong.stderr
+
+
+def test_check_reports_a_foreign_key_across_databases(project: Path) -> None:
+    from reinhardt_migrations.pure.fields import Relation
+    from reinhardt_migrations.pure.migration import replay
+    from reinhardt_migrations.pure.operations import AddField
+    from reinhardt_migrations.shell.config import load_config
+    from reinhardt_migrations.shell.service import MigrationService
+
+    across = Migration(
+        "0002_event_product",
+        "events",
+        dependencies=[("events", "0001_initial")],
+        operations=[
+            AddField(
+                "events",
+                "Event",
+                FieldState("product", "bigint", null=True, relation=Relation("foreign_key", "shop.Product")),
+            )
+        ],
+    )
+    write_migration(across, project / "events" / "migrations")
+    models = replay([*MIGRATIONS, across])
+    with MigrationService(load_config(project / "pyproject.toml", environ={}), models=models) as service:
+        result = service.check()
+    assert not result.ok
+    assert not result.pending
+    assert any(
+        "events.0002_event_product" in problem and "foreign keys cannot cross databases" in problem
+        for problem in result.problems
+    ), result.problems

@@ -28,11 +28,18 @@ inherits it too (``LookupError`` for unknown names, ``ValueError`` for bad value
     │   ├── ConflictingLeaves
     │   ├── UnknownMigration         (LookupError)
     │   ├── DuplicateMigration       (ValueError)
-    │   └── InconsistentHistory
+    │   ├── InconsistentHistory
+    │   └── CrossDatabaseError                      (pure/routing.py) migrations across databases
+    │       ├── UnappliedCrossDatabaseDependency    a dependency is not applied on its database yet
+    │       ├── AppliedCrossDatabaseDependent       unapplying would strand another database's migration
+    │       ├── CrossDatabaseRelation  (InvalidOperation) a foreign key across databases
+    │       └── CrossDatabaseOperation (InvalidOperation) a migration changes another database's model
     ├── AutodetectorError
     │   ├── MissingOneOffDefault
     │   ├── ConflictingRenameHints
     │   └── UnorderableChanges
+    ├── UnknownDatabase, UnroutedApp (LookupError)  (pure/routing.py) an alias or route that does not exist
+    ├── AppOnOtherDatabase           (ValueError)   (pure/routing.py) a target on another database than chosen
     ├── UnsupportedOperation                        not expressible on a dialect
     └── UnknownDialect               (LookupError)  no SQL dialect of that name
 """

@@ -34,23 +34,34 @@ from __future__ import annotations
 import importlib
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Literal
-
-import attrs
+from typing import Any
 
 from reinhardt_migrations.pure.dialects import dialect_for
 from reinhardt_migrations.pure.dialects.base import MigrationSQL, OperationSQL
-from reinhardt_migrations.pure.errors import IrreversibleOperation
 from reinhardt_migrations.pure.graph import MigrationGraph, PlanStep
 from reinhardt_migrations.pure.introspection import state_from_catalog
 from reinhardt_migrations.pure.migration import Migration, MigrationKey
+from reinhardt_migrations.pure.plan_render import (
+    RenderedStep,
+    history_order,
+    render_plan,
+    replay_applied,
+    states_before,
+)
 from reinhardt_migrations.pure.sql import Statement
-from reinhardt_migrations.pure.state import ProjectState
 from reinhardt_migrations.shell.backends.base import Backend
 from reinhardt_migrations.shell.errors import (
     ChecksumMismatch,
     DatabaseError,
     FakeInitialMismatch,
+)
+from reinhardt_migrations.shell.migrate_results import (
+    MigrateResult,
+    MigrationStatus,
+    PreviewStep,
+    ProgressCallback,
+    ProgressEvent,
+    StepResult,
 )
 from reinhardt_migrations.shell.progress import (
     PROGRESS_SUFFIX,
@@ -79,116 +90,6 @@ __all__ = [
     "import_dotted",
     "run_sql",
 ]
-
-
-@attrs.frozen
-class ProgressEvent:
-    """One report to the progress callback: a migration starts, or is done."""
-
-    phase: Literal["start", "done"]
-    key: MigrationKey
-    backwards: bool
-    index: int
-    total: int
-    fake: bool = False
-    skipped: bool = False
-    seconds: float = 0.0
-
-    def describe(self) -> str:
-        """Return a line such as ``Applying blog.0001_initial... OK (0.012 s)``."""
-        verb = "Unapplying" if self.backwards else "Applying"
-        label = f"[{self.index}/{self.total}] {verb} {self.key[0]}.{self.key[1]}..."
-        if self.phase == "start":
-            return label
-        outcome = "SKIPPED (already done)" if self.skipped else "FAKED" if self.fake else "OK"
-        return f"{label} {outcome} ({self.seconds:.3f} s)"
-
-
-ProgressCallback = Callable[[ProgressEvent], None]
-
-
-@attrs.frozen
-class StepResult:
-    """What happened to one migration of a plan, and the statements that ran for it."""
-
-    key: MigrationKey
-    backwards: bool
-    faked: bool
-    skipped: bool
-    statements: tuple[Statement, ...]
-    seconds: float
-
-
-@attrs.frozen
-class MigrateResult:
-    """The outcome of ``migrate``: one step result per migration of the plan, in order."""
-
-    steps: tuple[StepResult, ...]
-
-    @property
-    def applied(self) -> tuple[MigrationKey, ...]:
-        """Return the keys applied (or faked) forwards."""
-        return tuple(s.key for s in self.steps if not s.backwards and not s.skipped)
-
-    @property
-    def unapplied(self) -> tuple[MigrationKey, ...]:
-        """Return the keys unapplied (or faked) backwards."""
-        return tuple(s.key for s in self.steps if s.backwards and not s.skipped)
-
-    @property
-    def statements(self) -> tuple[Statement, ...]:
-        """Return every statement that ran, recorder rows included, in order."""
-        return tuple(statement for step in self.steps for statement in step.statements)
-
-
-@attrs.frozen
-class PreviewStep:
-    """The statements one migration of a plan would run (``record`` writes the recorder row)."""
-
-    key: MigrationKey
-    backwards: bool
-    migration: Migration
-    sql: MigrationSQL
-    record: tuple[Statement, ...]
-
-    @property
-    def statements(self) -> tuple[Statement, ...]:
-        """Return the migration's statements in the order they run, without the recorder's."""
-        return self.sql.all_statements()
-
-    def describe(self) -> str:
-        """Return the statements as commented SQL in the order ``migrate`` runs them, record included."""
-        verb = "Unapply" if self.backwards else "Apply"
-        atomic = self.migration.atomic and self.sql.atomic
-        lines = [f"-- {verb} {self.key[0]}.{self.key[1]}"]
-        lines += [statement.describe() for statement in self.sql.setup]
-        lines.append("BEGIN;" if atomic else "-- not atomic: each operation runs in its own transaction")
-        lines += [step.describe() for step in self.sql.steps]
-        lines += [statement.describe() for statement in (*self.sql.checks, *self.record)]
-        if atomic:
-            lines.append("COMMIT;")
-        lines += [statement.describe() for statement in self.sql.teardown]
-        return "\n".join(lines)
-
-
-@attrs.frozen
-class MigrationStatus:
-    """One migration of the graph: applied or not, when, and whether its file still matches."""
-
-    key: MigrationKey
-    applied: bool
-    applied_at: str | None
-    checksum_matches: bool | None
-
-
-@attrs.frozen
-class _Rendered:
-    """A plan step with its migration, the state before it, and its rendered SQL."""
-
-    step: PlanStep
-    migration: Migration
-    before: ProjectState
-    sql: MigrationSQL
 
 
 def import_dotted(path: str) -> Callable[..., Any]:
@@ -303,7 +204,7 @@ class MigrationExecutor:
             InconsistentHistory: an applied migration has an unapplied dependency.
         """
         recorded = frozenset(self.recorder.applied())
-        rendered = self._render(self._plan(targets, recorded), recorded)
+        rendered = render_plan(self.graph, self.dialect, self._plan(targets, recorded), recorded)
         done = set(recorded)
         steps = []
         for item in rendered:
@@ -349,7 +250,9 @@ class MigrationExecutor:
                     raise ChecksumMismatch(mismatches)
             recorded = frozenset(records)
             # A fake run renders no SQL, so an irreversible migration can be faked backwards.
-            rendered = self._render(self._plan(targets, recorded), recorded, with_sql=not fake)
+            rendered = render_plan(
+                self.graph, self.dialect, self._plan(targets, recorded), recorded, with_sql=not fake
+            )
             partial = self.progress.read() if self.progress is not None else {}
             reverts = [] if fake else self._reverts(partial, rendered, targets, recorded)
             done = set(recorded)
@@ -372,7 +275,7 @@ class MigrationExecutor:
 
     def _run(
         self,
-        item: _Rendered,
+        item: RenderedStep,
         index: int,
         total: int,
         done: set[MigrationKey],
@@ -411,7 +314,7 @@ class MigrationExecutor:
         return StepResult(key, backwards, faked, skipped, ran, seconds)
 
     def _run_atomic(
-        self, item: _Rendered, record: tuple[Statement, ...], *, run_sql: bool
+        self, item: RenderedStep, record: tuple[Statement, ...], *, run_sql: bool
     ) -> tuple[tuple[Statement, ...], bool]:
         ran: list[Statement] = []
         sql = item.sql
@@ -447,7 +350,7 @@ class MigrationExecutor:
 
     def _run_with_progress(
         self,
-        item: _Rendered,
+        item: RenderedStep,
         record: tuple[Statement, ...],
         partial: MigrationProgress | None,
         *,
@@ -470,32 +373,32 @@ class MigrationExecutor:
     def _reverts(
         self,
         partial: dict[MigrationKey, MigrationProgress],
-        rendered: Sequence[_Rendered],
+        rendered: Sequence[RenderedStep],
         targets: tuple[MigrationKey, ...] | None,
         recorded: frozenset[MigrationKey],
-    ) -> list[_Rendered]:
+    ) -> list[RenderedStep]:
         """Return the plans taking the half-run migrations this run leaves out back to their base.
 
         Raises:
             ProgressMismatch: the targets do not say what to do with one, or its file is gone.
         """
         reverts = []
-        order = self._order(recorded)
+        order = history_order(self.graph, recorded)
         applied = set(self.graph.applied_nodes(recorded))
         planned = {item.step.key for item in rendered}
         for key, ran in settled_migrations(self.graph, partial, planned, targets, self.progress):
             if key in recorded:
                 # It failed midway backwards: redo the operations it undid.
-                before = self._states_before(order, applied, {key})[key]
+                before = states_before(self.graph, order, applied, {key})[key]
                 sql = self.dialect.plan_migration(ran, before)
             else:
                 # It failed midway forwards: undo the operations that ran (and only those).
-                before = self._replay(order, applied)
+                before = replay_applied(self.graph, order, applied)
                 sql = self.dialect.plan_migration(ran, before, backwards=True)
-            reverts.append(_Rendered(PlanStep(key, sql.backwards), self.graph.migration(key), before, sql))
+            reverts.append(RenderedStep(PlanStep(key, sql.backwards), self.graph.migration(key), before, sql))
         return reverts
 
-    def _run_non_atomic(self, item: _Rendered, record: tuple[Statement, ...]) -> tuple[Statement, ...]:
+    def _run_non_atomic(self, item: RenderedStep, record: tuple[Statement, ...]) -> tuple[Statement, ...]:
         ran: list[Statement] = []
         sql = item.sql
         try:
@@ -513,7 +416,7 @@ class MigrationExecutor:
         ran.extend(sql.teardown)
         return tuple(ran)
 
-    def _run_operation_alone(self, item: _Rendered, step: OperationSQL) -> list[Statement]:
+    def _run_operation_alone(self, item: RenderedStep, step: OperationSQL) -> list[Statement]:
         """Run one step of a non-atomic migration: transactional runs together, the others alone."""
         ran: list[Statement] = []
         label = self._operation_label(item, step)
@@ -535,7 +438,9 @@ class MigrationExecutor:
                 ran.append(statement)
         return ran
 
-    def _run_step(self, item: _Rendered, step: OperationSQL, *, rolled_back: bool) -> tuple[Statement, ...]:
+    def _run_step(
+        self, item: RenderedStep, step: OperationSQL, *, rolled_back: bool
+    ) -> tuple[Statement, ...]:
         if step.code:
             self._call_code(item, step, step.code)
         statements = tuple(step.statements)
@@ -543,7 +448,7 @@ class MigrationExecutor:
         return statements
 
     def _execute(
-        self, item: _Rendered, statements: Sequence[Statement], operation: str, *, rolled_back: bool
+        self, item: RenderedStep, statements: Sequence[Statement], operation: str, *, rolled_back: bool
     ) -> None:
         try:
             self.backend.execute(statements)
@@ -552,7 +457,7 @@ class MigrationExecutor:
                 error.__cause__ or error
             )
 
-    def _operation_label(self, item: _Rendered, step: OperationSQL) -> str:
+    def _operation_label(self, item: RenderedStep, step: OperationSQL) -> str:
         indexes = tuple(step.operation_indexes)
         operations = item.migration.operations
         named = ", ".join(
@@ -560,7 +465,7 @@ class MigrationExecutor:
         )
         return named or str(step.description)
 
-    def _call_code(self, item: _Rendered, step: OperationSQL, path: str) -> None:
+    def _call_code(self, item: RenderedStep, step: OperationSQL, path: str) -> None:
         """Call a RunCode callable with the connection and the state at its operation."""
         first = min(step.operation_indexes) if step.operation_indexes else 0
         state = item.before
@@ -612,80 +517,9 @@ class MigrationExecutor:
                 statements.append(self.recorder.record_statement(key, checksum))
         return tuple(statements)
 
-    # -- states and rendering ----------------------------------------------------------
-
-    def _order(self, recorded: frozenset[MigrationKey]) -> tuple[MigrationKey, ...]:
-        return self.graph.resolved(recorded).nodes
-
-    def _render(
-        self, plan: Sequence[PlanStep], recorded: frozenset[MigrationKey], *, with_sql: bool = True
-    ) -> list[_Rendered]:
-        """Render every step of ``plan``, replaying states once per run of one direction."""
-        order = self._order(recorded)
-        applied = set(self.graph.applied_nodes(recorded))
-        rendered: list[_Rendered] = []
-        state: ProjectState | None = None
-        start = 0
-        while start < len(plan):
-            backwards = plan[start].backwards
-            end = start
-            while end < len(plan) and plan[end].backwards == backwards:
-                end += 1
-            run = plan[start:end]
-            if not backwards:
-                if state is None:
-                    state = self._replay(order, applied)
-                for step in run:
-                    migration = self.graph.migration(step.key)
-                    sql = (
-                        self.dialect.plan_migration(migration, state)
-                        if with_sql
-                        else MigrationSQL((), state, migration.apply(state))
-                    )
-                    rendered.append(_Rendered(step, migration, state, sql))
-                    state = sql.after
-                    applied.add(step.key)
-            else:
-                befores = self._states_before(order, applied, {step.key for step in run})
-                for step in run:
-                    migration = self.graph.migration(step.key)
-                    before = befores[step.key]
-                    if with_sql:
-                        _check_reversible(migration)
-                        sql = self.dialect.plan_migration(migration, before, backwards=True)
-                    else:
-                        sql = MigrationSQL((), migration.apply(before), before, backwards=True)
-                    rendered.append(_Rendered(step, migration, before, sql))
-                    applied.discard(step.key)
-                state = None
-            start = end
-        return rendered
-
-    def _replay(self, order: Sequence[MigrationKey], applied: set[MigrationKey]) -> ProjectState:
-        state = ProjectState()
-        for key in order:
-            if key in applied:
-                state = self.graph.migration(key).apply(state)
-        return state
-
-    def _states_before(
-        self, order: Sequence[MigrationKey], applied: set[MigrationKey], wanted: set[MigrationKey]
-    ) -> dict[MigrationKey, ProjectState]:
-        """Return the state before each ``wanted`` migration, replaying the applied history once."""
-        befores: dict[MigrationKey, ProjectState] = {}
-        state = ProjectState()
-        for key in order:
-            if len(befores) == len(wanted):
-                break
-            if key in wanted:
-                befores[key] = state
-            if key in applied:
-                state = self.graph.migration(key).apply(state)
-        return befores
-
     # -- fake_initial ------------------------------------------------------------------
 
-    def _initial_schema_exists(self, item: _Rendered) -> bool:
+    def _initial_schema_exists(self, item: RenderedStep) -> bool:
         """Tell whether every table and column the initial migration creates already exists.
 
         Raises:
@@ -727,12 +561,6 @@ class MigrationExecutor:
         if problems:
             raise FakeInitialMismatch(_label(item.step.key), problems)
         return True
-
-
-def _check_reversible(migration: Migration) -> None:
-    for operation in migration.operations:
-        if not operation.reversible:
-            raise IrreversibleOperation(operation.describe(), _label(migration.key))
 
 
 def run_sql(

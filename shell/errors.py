@@ -7,6 +7,7 @@ statement; the executor adds the migration and the operation it was running with
 ``in_context`` before the error reaches the caller.
 
     MigrationError (pure)
+    ├── AmbiguousMigrationName   (LookupError)  a name prefix several migrations of an app start with
     ├── InvalidDatabaseUrl       (ValueError)   a URL no backend understands
     ├── MissingDriver            (ImportError)  the optional extra is not installed
     ├── DatabaseError                           a statement failed (migration, operation, statement)
@@ -28,6 +29,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 from reinhardt_migrations.pure.errors import MigrationError
 
 __all__ = [
+    "AmbiguousMigrationName",
     "ChecksumMismatch",
     "DatabaseError",
     "DatabaseLocked",
@@ -268,4 +270,17 @@ class FakeInitialMismatch(MigrationError):
             f"Cannot fake the initial migration {migration}: {'; '.join(self.problems)}. "
             "The database holds part of its schema only. Bring the tables in line with "
             "the migration by hand, or drop them and migrate without --fake-initial."
+        )
+
+
+class AmbiguousMigrationName(MigrationError, LookupError):
+    """A migration name prefix that several migrations of an app start with."""
+
+    def __init__(self, app_label: str, prefix: str, matches: tuple[str, ...]) -> None:
+        self.app_label = app_label
+        self.prefix = prefix
+        self.matches = matches
+        super().__init__(
+            f"More than one migration of app {app_label!r} starts with {prefix!r}: "
+            f"{', '.join(matches)}. Give more of the name."
         )

@@ -32,10 +32,8 @@ from reinhardt_migrations.pure.autodetector.policy import (
     RenameQuestion,
 )
 from reinhardt_migrations.pure.dialects import dialect_for
-from reinhardt_migrations.pure.dialects.base import MigrationSQL
 from reinhardt_migrations.pure.errors import (
     ConflictingLeaves,
-    MigrationError,
     MissingOneOffDefault,
     UnknownMigration,
 )
@@ -51,6 +49,7 @@ from reinhardt_migrations.pure.state import ProjectState
 from reinhardt_migrations.shell.backends import Backend, connect
 from reinhardt_migrations.shell.config import ConfigError, MigrationConfig, load_config
 from reinhardt_migrations.shell.databases import DatabaseMigrationExecutor, DatabaseMigrationStatus
+from reinhardt_migrations.shell.errors import AmbiguousMigrationName
 from reinhardt_migrations.shell.executor import (
     MigrateResult,
     MigrationExecutor,
@@ -61,6 +60,14 @@ from reinhardt_migrations.shell.executor import (
 from reinhardt_migrations.shell.loader import LoadedMigrations, load_migrations
 from reinhardt_migrations.shell.models_source import load_models_state
 from reinhardt_migrations.shell.prompts import AbortedByUser
+from reinhardt_migrations.shell.service_results import (
+    CheckResult,
+    MakeMigrationsResult,
+    PlannedMigration,
+    SqlResult,
+    StatusEntry,
+    StatusResult,
+)
 from reinhardt_migrations.shell.writer import (
     migration_file_name,
     next_migration_number,
@@ -82,104 +89,6 @@ __all__ = [
 ]
 
 _MAX_MERGE_NAME = 52
-
-
-class AmbiguousMigrationName(MigrationError, LookupError):
-    """A migration name prefix that several migrations of an app start with."""
-
-    def __init__(self, app_label: str, prefix: str, matches: tuple[str, ...]) -> None:
-        self.app_label = app_label
-        self.prefix = prefix
-        self.matches = matches
-        super().__init__(
-            f"More than one migration of app {app_label!r} starts with {prefix!r}: "
-            f"{', '.join(matches)}. Give more of the name."
-        )
-
-
-@attrs.frozen
-class PlannedMigration:
-    """A new migration, the file it goes to, its text, and what in it can lose data."""
-
-    migration: Migration
-    path: Path
-    text: str
-    data_loss: tuple[str, ...] = ()
-
-
-@attrs.frozen
-class MakeMigrationsResult:
-    """What ``makemigrations`` found (and wrote, unless a dry run)."""
-
-    migrations: tuple[PlannedMigration, ...] = ()
-    written: tuple[Path, ...] = ()
-    open_questions: tuple[str, ...] = ()
-    dry_run: bool = False
-    merge: bool = False
-
-    @property
-    def has_changes(self) -> bool:
-        """Tell whether there was anything to write."""
-        return bool(self.migrations)
-
-    @property
-    def data_loss(self) -> tuple[str, ...]:
-        """Return the warnings of every migration, in order."""
-        return tuple(warning for planned in self.migrations for warning in planned.data_loss)
-
-
-@attrs.frozen
-class StatusEntry:
-    """One migration for ``showmigrations``: applied or not, when, its file, and whether the file changed."""
-
-    key: MigrationKey
-    applied: bool
-    applied_at: str | None
-    checksum_matches: bool | None
-    path: Path | None
-    database: str = DEFAULT_ALIAS
-
-
-@attrs.frozen
-class StatusResult:
-    """Every migration (of one app, or all) in planning order, with the configured apps.
-
-    ``databases`` pairs each database alias shown with its apps, in configuration order.
-    """
-
-    entries: tuple[StatusEntry, ...]
-    apps: tuple[str, ...]
-    databases: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-    def of_app(self, app_label: str) -> tuple[StatusEntry, ...]:
-        """Return the entries of one app, in planning order."""
-        return tuple(entry for entry in self.entries if entry.key[0] == app_label)
-
-
-@attrs.frozen
-class SqlResult:
-    """The statements one migration runs (``sqlmigrate``), rendered offline for a dialect."""
-
-    key: MigrationKey
-    backwards: bool
-    dialect: str
-    sql: MigrationSQL
-
-
-@attrs.frozen
-class CheckResult:
-    """What ``check`` found: conflicting leaves, and migrations the models still need."""
-
-    conflicts: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    pending: tuple[Migration, ...] = ()
-    problems: tuple[str, ...] = ()
-    #: How many migrations ``check --reversible`` ran forwards, backwards and forwards again.
-    reversible_checked: int | None = None
-
-    @property
-    def ok(self) -> bool:
-        """Tell whether models and migrations agree and the graph has no conflicts."""
-        return not self.conflicts and not self.pending and not self.problems
 
 
 class MigrationService:

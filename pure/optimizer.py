@@ -23,9 +23,12 @@ gets the exact touch of its own (what was known before the first of the pair is 
 before it) and looks for a partner in turn.
 
 A pass can miss a merge only where a later merge in the same pass changes an operation
-that stopped a look-back, or clears what stood between a pair found apart; the pass
-notes both, and only then does another pass run (at most ``MAX_PASSES``), so the result
-is a fixed point: optimizing it again changes nothing. The work is near linear in the
+that stopped a look-back, or clears what stood between a pair found apart, or where a
+look-back stops at a merged operation whose touch is the pair's joined (wider than
+needed: a DeleteModel that absorbed an AlterField still claims the relation the alter
+added); the pass notes all three, and only then does another pass run (at most
+``MAX_PASSES``), recomputing every touch exactly, so the result is a fixed point:
+optimizing it again changes nothing. The work is near linear in the
 number of operations; Django's optimizer restarts its quadratic scan after every merge.
 """
 
@@ -103,6 +106,7 @@ class _Pass:
         "frees_all",
         "frees_any",
         "frees_named",
+        "inexact",
         "knowledge",
         "member",
         "next",
@@ -142,6 +146,8 @@ class _Pass:
         self.unblocked = False
         # slot -> the later slots whose look-back it stopped (or whose pair it separated).
         self.watched: dict[int, list[int]] = {}
+        # Slots whose touch covers more than their operation needs (see _merged_touch).
+        self.inexact: set[int] = set()
 
     def run(self) -> tuple[Operation, ...]:
         """Read every operation, merging as it goes; return the live operations in order."""
@@ -258,6 +264,9 @@ class _Pass:
                 if not first_touch.commutes_with(touch):
                     # If this operation merges later in this pass, the way back may open.
                     self.watched.setdefault(first, []).append(slot)
+                    # A merged touch may claim more than its operation needs; the next
+                    # pass computes it exactly and may find the way open.
+                    self.retry = self.retry or first in self.inexact
                     break
             else:
                 self.unblocked = self.unblocked or position >= 0
@@ -276,9 +285,15 @@ class _Pass:
             return -1
         (operation,) = result
         kept, gone = (first, second) if back else (second, first)
+        exact = self._exact_touch_known(operation, first)
         touch = self._merged_touch(operation, first, second)
         self._kill(gone)
         self.operations[kept] = operation
+        self.inexact.discard(gone)
+        if exact:
+            self.inexact.discard(kept)
+        else:
+            self.inexact.add(kept)
         if touch != self.touches[kept]:
             self.touches[kept] = touch
             self._index(kept, touch)
@@ -304,10 +319,18 @@ class _Pass:
         """
         first_touch, second_touch = self.touches[first], self.touches[second]
         key = model_key(self.operations[first])
-        if model_key(operation) is not None and not isinstance(operation, DeleteModel) and key is not None:
+        if key is not None and self._exact_touch_known(operation, first):
             return touch_of(operation, Knowledge.just_before(key, first_touch.before))
         merged = first_touch.joined(second_touch)
         return merged.joined(touch_of(operation, Knowledge())) if model_key(operation) is None else merged
+
+    def _exact_touch_known(self, operation: Operation, first: int) -> bool:
+        """Tell whether the result of merging into ``first`` gets its exact touch (see below)."""
+        return (
+            model_key(operation) is not None
+            and not isinstance(operation, DeleteModel)
+            and model_key(self.operations[first]) is not None
+        )
 
     def _blocked(self, touch: Touch, low: int, high: int) -> bool:
         """Tell whether an operation strictly between ``low`` and ``high`` does not commute with ``touch``."""

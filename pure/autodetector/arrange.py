@@ -52,6 +52,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "Optimizer",
     "arrange",
+    "cycles",
     "migration_name",
     "next_number",
     "order_steps",
@@ -78,13 +79,88 @@ def strongly_connected(graph: Mapping[ModelKey, Iterable[ModelKey]]) -> list[tup
     return sorted(tuple(sorted(component)) for component in nx.strongly_connected_components(digraph))
 
 
+def cycles(graph: Mapping[ModelKey, Iterable[ModelKey]]) -> list[tuple[ModelKey, ...]]:
+    """Return the strongly connected components of more than one node of ``graph``, sorted.
+
+    A node whose targets are all trimmed cannot be on a cycle, so such nodes are trimmed
+    first, repeatedly: an acyclic graph (the usual case) is done then, and a cyclic one
+    is searched with only the nodes that may be on a cycle.
+    """
+    pointing: dict[ModelKey, list[ModelKey]] = {}
+    untrimmed: dict[ModelKey, int] = {}
+    for node, targets in graph.items():
+        count = 0
+        for target in targets:
+            if target in graph:
+                pointing.setdefault(target, []).append(node)
+                count += 1
+        untrimmed[node] = count
+    trimmable = [node for node, count in untrimmed.items() if not count]
+    while trimmable:
+        for source in pointing.get(trimmable.pop(), ()):
+            untrimmed[source] -= 1
+            if not untrimmed[source]:
+                trimmable.append(source)
+    left = {node for node, count in untrimmed.items() if count}
+    if not left:
+        return []
+    residue = {node: [target for target in graph[node] if target in left] for node in sorted(left)}
+    return sorted(tuple(sorted(component)) for component in _components(residue) if len(component) > 1)
+
+
+def _components(graph: Mapping[ModelKey, Sequence[ModelKey]]) -> list[set[ModelKey]]:
+    """Return the strongly connected components of ``graph`` (Tarjan's algorithm, without recursion).
+
+    Every target must be a node. networkx's version first builds a DiGraph, which costs
+    more than the whole search on the small graphs ``cycles`` leaves (a few apps, say).
+    """
+    index: dict[ModelKey, int] = {}
+    low: dict[ModelKey, int] = {}
+    stack: list[ModelKey] = []
+    on_stack: set[ModelKey] = set()
+    found: list[set[ModelKey]] = []
+    for root in graph:
+        if root in index:
+            continue
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        work = [(root, iter(graph[root]))]
+        while work:
+            node, targets = work[-1]
+            for target in targets:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(graph[target])))
+                    break
+                if target in on_stack:
+                    low[node] = min(low[node], index[target])
+            else:
+                work.pop()
+                if work:
+                    parent = work[-1][0]
+                    low[parent] = min(low[parent], low[node])
+                if low[node] == index[node]:
+                    component: set[ModelKey] = set()
+                    while True:
+                        member = stack.pop()
+                        on_stack.discard(member)
+                        component.add(member)
+                        if member == node:
+                            break
+                    found.append(component)
+    return found
+
+
 def _providers(steps: Sequence[Step]) -> dict[tuple[str, ...], list[int]]:
     """Return, for each resource some step needs, the steps providing it.
 
     A CreateModel provides its fields implicitly (listing thousands of field resources
     that nobody needs would cost more than the rest of the arranging).
     """
-    needed = {resource for step in steps for resource in step.needs}
+    needed: set[tuple[str, ...]] = set().union(*(step.needs for step in steps))
     needed.add(PROJECT_FIRST)
     providers: dict[tuple[str, ...], list[int]] = {}
     for number, step in enumerate(steps):
@@ -113,12 +189,16 @@ def _edges(
     soft: set[tuple[int, int]] = set()
     for number, step in enumerate(steps):
         for resource in step.needs:
-            target = soft if resource[0] == "order" else hard
-            target.update(
-                (provider, number) for provider in providers.get(resource, ()) if provider != number
-            )
+            found = providers.get(resource)
+            if found:
+                target = soft if resource[0] == "order" else hard
+                for provider in found:
+                    if provider != number:
+                        target.add((provider, number))
     first = providers.get(PROJECT_FIRST, [])
     last = [number for number, step in enumerate(steps) if PROJECT_LAST in step.needs]
+    if not first and not last:
+        return hard, soft
     for number, step in enumerate(steps):
         if first and isinstance(step.operation, _USES_PROJECT_OBJECTS):
             hard.update((provider, number) for provider in first)
@@ -175,13 +255,14 @@ def order_steps(
     return order, predecessors
 
 
-def _history_apps(step: Step, provided: Mapping[tuple[str, ...], object]) -> set[str]:
-    """Return the other apps whose history (their leaf) holds something ``step`` needs."""
-    return {
-        resource[1]
-        for resource in step.needs
-        if resource[0] in _HISTORY_KINDS and resource not in provided and resource[1] != step.app_label
-    }
+def _history_apps(steps: Iterable[Step], provided: Mapping[tuple[str, ...], object]) -> frozenset[str]:
+    """Return the other apps whose history (their leaf) holds something one of ``steps`` needs."""
+    apps: set[str] = set()
+    for step in steps:
+        for resource in step.needs:
+            if resource[0] in _HISTORY_KINDS and resource[1] != step.app_label and resource not in provided:
+                apps.add(resource[1])
+    return frozenset(apps)
 
 
 @attrs.frozen
@@ -201,11 +282,18 @@ def _cut(
     predecessors: Sequence[set[int]],
     provided: Mapping[tuple[str, ...], object],
 ) -> list[_Cut]:
+    # Each step's predecessors in its own app, and (a set, for the subset test in ``take``)
+    # in other apps.
     inside: list[list[int]] = []
-    outside: list[list[int]] = []
+    outside: list[frozenset[int]] = []
+    nothing: frozenset[int] = frozenset()
     for number, step in enumerate(steps):
-        inside.append([p for p in predecessors[number] if steps[p].app_label == step.app_label])
-        outside.append([p for p in predecessors[number] if steps[p].app_label != step.app_label])
+        own: list[int] = []
+        other: list[int] = []
+        for p in predecessors[number]:
+            (own if steps[p].app_label == step.app_label else other).append(p)
+        inside.append(own)
+        outside.append(frozenset(other) if other else nothing)
     pending: dict[str, list[int]] = {}
     for number in order:
         pending.setdefault(steps[number].app_label, []).append(number)
@@ -213,22 +301,28 @@ def _cut(
     made: dict[str, int] = {}
     cuts: list[_Cut] = []
 
-    def take(queue: list[int]) -> tuple[list[int], list[int]]:
-        """Split ``queue`` into the steps whose needs are met (closed under same-app order) and the rest."""
+    def take(queue: list[int], whole: bool) -> tuple[list[int], list[int]]:
+        """Split ``queue`` into the steps whose needs are met (closed under same-app order) and the rest.
+
+        With ``whole``, the app makes a migration only of all its steps: at the first step
+        that must wait, it takes nothing (the rest of the queue need not be looked at).
+        """
         taken: list[int] = []
         skipped: set[int] = set()
         for number in queue:
-            if any(p in skipped for p in inside[number]) or any(p not in placed for p in outside[number]):
-                skipped.add(number)
-            else:
+            if skipped.isdisjoint(inside[number]) and placed.keys() >= outside[number]:
                 taken.append(number)
+            elif whole:
+                return [], queue
+            else:
+                skipped.add(number)
         return taken, [number for number in queue if number in skipped]
 
     chopping: frozenset[str] = frozenset()
     while pending:
         progress = False
         for app in sorted(pending):
-            taken, rest = take(pending[app])
+            taken, rest = take(pending[app], whole=app not in chopping)
             if not taken or (rest and app not in chopping):
                 continue
             position = made.get(app, 0)
@@ -236,8 +330,8 @@ def _cut(
             after = {placed[p] for n in taken for p in outside[n]}
             for number in taken:
                 placed[number] = (app, position)
-            leaf_apps = set().union(*(_history_apps(steps[n], provided) for n in taken))
-            cuts.append(_Cut(app, position, tuple(taken), frozenset(after), frozenset(leaf_apps)))
+            leaf_apps = _history_apps([steps[n] for n in taken], provided)
+            cuts.append(_Cut(app, position, tuple(taken), frozenset(after), leaf_apps))
             if rest:
                 pending[app] = rest
             else:
@@ -254,7 +348,7 @@ def _cut(
 
 def _deadlocked(
     pending: Mapping[str, list[int]],
-    outside: Sequence[list[int]],
+    outside: Sequence[frozenset[int]],
     placed: Mapping[int, tuple[str, int]],
     steps: Sequence[Step],
 ) -> frozenset[str]:
@@ -263,8 +357,7 @@ def _deadlocked(
         ("", app): {("", steps[p].app_label) for n in queue for p in outside[n] if p not in placed}
         for app, queue in pending.items()
     }
-    cycles = [component for component in strongly_connected(waits) if len(component) > 1]
-    return frozenset(app for component in cycles for _blank, app in component) or frozenset(pending)
+    return frozenset(app for component in cycles(waits) for _blank, app in component) or frozenset(pending)
 
 
 def _reattached(
@@ -322,11 +415,22 @@ def _may_reduce(operations: Sequence[Operation]) -> bool:
     migrations, and skipping the optimizer there saves its whole cost.
     """
     seen: set[tuple[str, str]] = set()
+    # Which naming attributes each type of operation has: a missing one costs an exception
+    # inside ``getattr`` for every operation, more than all the rest of this check.
+    attributes: dict[type, tuple[str, ...]] = {}
     for operation in operations:
         app = getattr(operation, "app_label", None)
         if not isinstance(app, str):
             continue
-        names = {getattr(operation, attribute, None) for attribute in _NAMING_ATTRIBUTES}
+        kind = type(operation)
+        present = attributes.get(kind)
+        if present is None:
+            present = attributes[kind] = tuple(a for a in _NAMING_ATTRIBUTES if hasattr(operation, a))
+        names: Iterable[object]
+        if len(present) == 1:
+            names = (getattr(operation, present[0], None),)
+        else:
+            names = {getattr(operation, attribute, None) for attribute in present}
         for name in names:
             if isinstance(name, str):
                 key = (app, name.lower())

@@ -23,9 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-import attrs
-
-from reinhardt_migrations.pure.autodetector.arrange import strongly_connected
+from reinhardt_migrations.pure.autodetector.arrange import cycles
 from reinhardt_migrations.pure.autodetector.compare_fields import (
     add_field_step,
     compare_fields,
@@ -70,7 +68,7 @@ from reinhardt_migrations.pure.operations import (
     RenameIndex,
     RenameModel,
 )
-from reinhardt_migrations.pure.state import ModelState
+from reinhardt_migrations.pure.state import ModelState, default_table_name
 
 __all__ = [
     "compare_model",
@@ -137,8 +135,10 @@ def _graph(
     }
 
 
-def _split_tail(items: Sequence[_T], is_deferred: Callable[[_T], bool]) -> tuple[list[_T], list[_T]]:
+def _split_tail(items: Sequence[_T], is_deferred: Callable[[_T], bool]) -> tuple[Sequence[_T], Sequence[_T]]:
     """Split ``items`` before the first deferred one: everything from there on waits."""
+    if not items:
+        return items, items
     for position, item in enumerate(items):
         if is_deferred(item):
             return list(items[:position]), list(items[position:])
@@ -148,14 +148,13 @@ def _split_tail(items: Sequence[_T], is_deferred: Callable[[_T], bool]) -> tuple
 def _cyclic_apps(relations: Mapping[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]]) -> dict[str, int]:
     """Return, for each app in a cycle of apps (through created models), the number of its cycle."""
     graph: dict[ModelKey, set[ModelKey]] = {}
-    for key, pointing in relations.items():
-        app = graph.setdefault(("", key[0]), set())
-        app.update(("", t[0]) for _name, targets in pointing for t in targets if t[0] != key[0])
-    cycles: dict[str, int] = {}
-    for number, component in enumerate(strongly_connected(graph)):
-        if len(component) > 1:
-            cycles.update({app: number for _blank, app in component})
-    return cycles
+    for (app, _model), pointing in relations.items():
+        other_apps = graph.setdefault(("", app), set())
+        for _name, targets in pointing:
+            for target in targets:
+                if target[0] != app:
+                    other_apps.add(("", target[0]))
+    return {app: number for number, component in enumerate(cycles(graph)) for _blank, app in component}
 
 
 def deferred_fields(created: Mapping[ModelKey, ModelState]) -> dict[ModelKey, frozenset[str]]:
@@ -181,9 +180,7 @@ def deferred_fields(created: Mapping[ModelKey, ModelState]) -> dict[ModelKey, fr
                 staying.append((name, targets))
         kept[key] = staying
     graph = _graph(kept)
-    for component in strongly_connected(graph):
-        if len(component) < 2:
-            continue
+    for component in cycles(graph):
         members = set(component)
         made: set[ModelKey] = set()
         remaining = sorted(component)
@@ -214,33 +211,41 @@ def create_model_steps(
     ``tables`` maps the table names held before the change to their models.
     """
     key, app = model.key, model.app_label
-    operation = CreateModel.from_model(model)
     needs = _claim(model.db_table, key, tables or {})
     if not deferred:
         for field in model.fields:
             if field.relation is not None:
                 needs += relation_needs(field, key)
-        return Step(app, operation, needs=needs, provides=[model_res(key)]), []
+        return Step(app, CreateModel.from_model(model), needs=needs, provides=[model_res(key)]), []
     fields, late_fields = _split_tail(model.fields, lambda f: f.name in deferred)
     late_names = {f.name for f in late_fields}
     indexes, late_indexes = _split_tail(model.indexes, lambda i: bool(late_names & set(i.field_names)))
     constraints, late_constraints = _split_tail(model.constraints, lambda c: bool(late_names & set(c.fields)))
     together = [e for e in model.unique_together if not late_names & set(e.fields)]
-    # Trim the operation, not the model: a ModelState would be validated again for nothing.
-    operation = attrs.evolve(
-        operation,
+    # Build the trimmed operation directly: a trimmed ModelState would be validated again,
+    # and evolving a whole CreateModel runs its constructor twice, for nothing.
+    operation = CreateModel(
+        app_label=app,
+        name=model.name,
         fields=fields,
+        db_table=None if model.db_table == default_table_name(app, model.name) else model.db_table,
         indexes=indexes,
         constraints=constraints,
         unique_together=[entry.fields for entry in together],
+        comment=model.comment,
+        managed=model.managed,
+        options=model.options,
     )
     for field in fields:
-        needs += relation_needs(field, key)
+        if field.relation is not None:
+            needs += relation_needs(field, key)
     create = Step(app, operation, needs=needs, provides=[model_res(key)])
     additions = [add_field_step(model, field, None)[0] for field in late_fields]
     steps = chained([step for step in additions if step is not None], ("field", *key))
-    steps += chained([add_index_step(model, index) for index in late_indexes], ("index", *key))
-    steps += chained([add_constraint_step(model, c) for c in late_constraints], ("constraint", *key))
+    if late_indexes:
+        steps += chained([add_index_step(model, index) for index in late_indexes], ("index", *key))
+    if late_constraints:
+        steps += chained([add_constraint_step(model, c) for c in late_constraints], ("constraint", *key))
     if len(together) != len(model.unique_together):
         steps.append(unique_together_step(model, [e.fields for e in together]))
     return create, steps
@@ -271,10 +276,8 @@ def delete_model_steps(deleted: Mapping[ModelKey, ModelState]) -> list[Step]:
     """Return DeleteModel steps (after relations to them go); cycles lose their relations first."""
     graph = _graph(_relations(deleted))
     detached: dict[ModelKey, set[str]] = {}
-    for component in strongly_connected(graph):
+    for component in cycles(graph):
         members = set(component)
-        if len(members) < 2:
-            continue
         for key in sorted(members):
             model = deleted[key]
             names = {f.name for f in model.fields if any(t in members and t != key for t in _targets(f))}

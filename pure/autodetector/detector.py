@@ -42,6 +42,7 @@ from reinhardt_migrations.pure.autodetector.compare_project import compare_colla
 from reinhardt_migrations.pure.autodetector.context import DiffContext
 from reinhardt_migrations.pure.autodetector.passes import (
     RememberingPolicy,
+    for_lookups,
     model_changes,
     rename_fields,
     rename_models,
@@ -212,25 +213,27 @@ class MigrationAutodetector:
         base, rename_steps, field_steps = fields.state, models.steps, fields.steps
         questions = [*models.questions, *fields.questions]
         steps: list[Step] = [*project_steps, *rename_steps, *field_steps]
-        created_models = {key: new.models[key] for key in created}
+        wanted = for_lookups(new.models, len(created) + len(fields.differing))
+        created_models = {key: wanted[key] for key in created}
         deferred = deferred_fields(created_models)
         later: list[Step] = []
+        tables = for_lookups(context.tables, len(created))
         for key in created:
-            create, deferred_steps = create_model_steps(
-                created_models[key], deferred.get(key, frozenset()), context.tables
-            )
+            model = created_models[key]
+            create, deferred_steps = create_model_steps(model, deferred.get(key, frozenset()), tables)
             steps.append(create)
             later += deferred_steps
         # Every CreateModel first: an app's migration then holds all its new models.
         steps += later
+        based = for_lookups(base.models, len(fields.differing) + len(deleted))
         for key in fields.differing:
-            before, after = base.models[key], new.models[key]
+            before, after = based[key], wanted[key]
             if key in fields.renamed and before == after:
                 continue
             diff = compare_model(before, after, context)
             steps += diff.steps
             questions += diff.questions
-        steps += delete_model_steps({key: base.models[key] for key in deleted})
+        steps += delete_model_steps({key: based[key] for key in deleted})
         return _Plan(tuple(steps), tuple(questions))
 
 

@@ -4,7 +4,8 @@ Theory of operation: ``model_changes`` walks the wanted models once, identity fi
 then equality of one model (never of whole states). ``rename_models`` decides model
 renames per app in rounds: a relation to a model renamed in an earlier round then
 compares equal, so a chain of renamed models pointing at each other is found link by
-link (each round is O(models) through the signature dict). Definitive answers are
+link (each round is O(models): the field maps of a model are computed once per pass,
+and again only when a model it points at is renamed). Definitive answers are
 remembered, so no question is asked twice. The decided renames are applied to the
 from-state at once (``renamed_state``), giving the state where every later comparison
 happens. ``rename_fields`` does the same per changed model with RenameField, which
@@ -15,10 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
-from pyrsistent import pset
+from pyrsistent import PMap
 
 from reinhardt_migrations.pure.autodetector.compare_fields import rename_field_step
 from reinhardt_migrations.pure.autodetector.compare_models import rename_model_step
@@ -38,7 +39,7 @@ from reinhardt_migrations.pure.autodetector.renames import (
     model_candidates,
 )
 from reinhardt_migrations.pure.autodetector.steps import Step
-from reinhardt_migrations.pure.fields import Default, FieldState, ModelKey
+from reinhardt_migrations.pure.fields import Default, FieldState, ModelKey, Relation
 from reinhardt_migrations.pure.operations import RenameField
 from reinhardt_migrations.pure.state import ModelState, ProjectState, default_table_name
 
@@ -46,11 +47,15 @@ __all__ = [
     "FieldRenames",
     "ModelRenames",
     "RememberingPolicy",
+    "for_lookups",
     "model_changes",
     "rename_fields",
     "rename_models",
     "renamed_state",
 ]
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 # Below this many models per rename, renaming one by one shares more than rebuilding.
 _MODELS_PER_RENAME_FOR_BATCH = 50
@@ -62,7 +67,8 @@ def model_changes(
     """Return the added, changed and removed model keys, each sorted."""
     added: list[ModelKey] = []
     changed: list[ModelKey] = []
-    old_models = old.models
+    # A plain dict for the lookups: iterating a PMap is cheap, each PMap.get is not.
+    old_models = dict(old.models.items())
     found = 0
     for key, model in new.models.items():
         before = old_models.get(key)
@@ -74,9 +80,18 @@ def model_changes(
             changed.append(key)
     removed: list[ModelKey] = []
     if found != len(old_models):
-        new_models = new.models
+        new_models = dict(new.models.items())
         removed = [key for key in old_models if key not in new_models]
     return sorted(added), sorted(changed), sorted(removed)
+
+
+def for_lookups(values: PMap[_K, _V], wanted: int) -> Mapping[_K, _V]:
+    """Return ``values`` for ``wanted`` lookups: the PMap itself, or a plain dict for many.
+
+    One PMap lookup costs about a microsecond, iterating it a tenth of that per entry, so
+    past a tenth of the entries one dict of them all is cheaper than the lookups.
+    """
+    return dict(values.items()) if wanted * 10 > len(values) else values
 
 
 @attrs.frozen
@@ -89,11 +104,12 @@ class RememberingPolicy:
 
     def decide_rename(self, question: RenameQuestion, *, ask: bool) -> bool | None:
         """Return the remembered answer, else the policy's (remembered if definitive)."""
-        if question.key in self.answers:
-            return self.answers[question.key]
+        key = question.key
+        if key in self.answers:
+            return self.answers[key]
         answer = self.policy.decide_rename(question, ask=ask)
         if answer is not None:
-            self.answers[question.key] = answer
+            self.answers[key] = answer
         return answer
 
     def one_off_default(self, question: DefaultQuestion, *, ask: bool) -> Default | None:
@@ -131,8 +147,16 @@ def rename_models(
     apps = sorted({app for app, _name in added} & {app for app, _name in removed})
     if not apps:
         return ModelRenames(old, (), (), ())
-    gone = {app: {k[1]: old.models[k] for k in removed if k[0] == app} for app in apps}
-    came = {app: {k[1]: new.models[k] for k in added if k[0] == app} for app in apps}
+    old_models = for_lookups(old.models, len(removed))
+    new_models = for_lookups(new.models, len(added))
+    gone: dict[str, dict[str, ModelState]] = {app: {} for app in apps}
+    came: dict[str, dict[str, ModelState]] = {app: {} for app in apps}
+    for app, name in removed:
+        if app in gone:
+            gone[app][name] = old_models[(app, name)]
+    for app, name in added:
+        if app in came:
+            came[app][name] = new_models[(app, name)]
     # Hints first, across apps, so candidates already compare relations to hinted models as equal.
     renames: dict[ModelKey, ModelKey] = {
         (app, model.previous_name): model.key
@@ -140,7 +164,10 @@ def rename_models(
         for model in came[app].values()
         if model.previous_name in gone[app]
     }
-    policy = RememberingPolicy(context.policy)
+    # Remember answers across the rounds (``detect`` already passes a remembering policy).
+    policy = context.policy
+    if not isinstance(policy, RememberingPolicy):
+        policy = RememberingPolicy(policy)
     cache = SignatureCache()
     pairs: list[tuple[str, str, str]] = []
     questions: dict[str, tuple[RenameQuestion, ...]] = {}
@@ -154,25 +181,32 @@ def rename_models(
             if not left_old or not left_new:
                 questions[app] = ()
                 continue
-            candidates = partial(_model_pool_candidates, left_old, left_new, dict(renames), near, cache)
+            # ``renames`` is read only while ``match_renames`` runs, before it grows: no copy.
+            candidates = partial(_model_pool_candidates, left_old, left_new, renames, near, cache)
             hints = {name: model.previous_name for name, model in left_new.items() if model.previous_name}
             matching = match_renames(
                 "model", app, "", left_old, left_new, hints, candidates, policy, ask=context.ask
             )
             questions[app] = matching.questions
+            if matching.pairs:
+                # New dicts, not deletions: ``left_old`` and ``left_new`` were handed out above.
+                taken_old = {old_name for old_name, _new_name in matching.pairs}
+                taken_new = {new_name for _old_name, new_name in matching.pairs}
+                gone[app] = {n: m for n, m in left_old.items() if n not in taken_old}
+                came[app] = {n: m for n, m in left_new.items() if n not in taken_new}
+                progress = True
             for old_name, new_name in matching.pairs:
                 pairs.append((app, old_name, new_name))
                 renames[(app, old_name)] = (app, new_name)
-                gone[app] = {n: m for n, m in gone[app].items() if n != old_name}
-                came[app] = {n: m for n, m in came[app].items() if n != new_name}
-                progress = True
         if near and not progress:
             break
         near = not progress
     pairs.sort()
     state = renamed_state(old, pairs)
+    renamed_models = for_lookups(state.models, len(pairs))
+    tables = for_lookups(context.tables, len(pairs))
     steps = tuple(
-        rename_model_step(old.models[(app, before)], state.models[(app, after)], context.tables)
+        rename_model_step(old_models[(app, before)], renamed_models[(app, after)], tables)
         for app, before, after in pairs
     )
     open_questions = tuple(q for app in apps for q in questions.get(app, ()))
@@ -200,30 +234,74 @@ def _model_pool_candidates(
 def _moved(model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> ModelState:
     """Return ``model`` as RenameModel leaves it: renamed if it is, its relations retargeted.
 
-    A default table name follows the new model name; an explicit one stays.
+    A default table name follows the new model name; an explicit one stays. The values are
+    built with their constructors, not ``attrs.evolve`` (which costs twice as much, and this
+    runs for every renamed model and every model pointing at one).
     """
-    changes: dict[str, Any] = {}
+    fields = model.fields
+    retargeted: list[FieldState] | None = None
+    for position, field in enumerate(fields):
+        if field.relation is not None:
+            moved = _retargeted(field, renames)
+            if moved is not field:
+                retargeted = retargeted or list(fields)
+                retargeted[position] = moved
+    if retargeted is not None:
+        fields = tuple(retargeted)
+    name, table, previous_name = model.name, model.db_table, model.previous_name
     new_key = renames.get(model.key)
     if new_key is not None:
-        table = model.db_table
+        name, previous_name = new_key[1], None
         if table == default_table_name(model.app_label, model.name):
-            table = default_table_name(model.app_label, new_key[1])
-        changes.update(name=new_key[1], db_table=table, previous_name=None)
-    if any(r.to in renames or r.through in renames for _f, r in model.relations()):
-        fields: list[FieldState] = []
-        for field in model.fields:
-            relation = field.relation
-            if relation is not None and (relation.to in renames or relation.through in renames):
-                through = relation.through
-                relation = attrs.evolve(
-                    relation,
-                    to=renames.get(relation.to, relation.to),
-                    through=renames.get(through, through) if through is not None else None,
-                )
-                field = attrs.evolve(field, relation=relation)
-            fields.append(field)
-        changes["fields"] = fields
-    return attrs.evolve(model, **changes) if changes else model
+            table = default_table_name(model.app_label, name)
+    elif fields is model.fields:
+        return model
+    return ModelState(
+        app_label=model.app_label,
+        name=name,
+        fields=fields,
+        db_table=table,
+        indexes=model.indexes,
+        constraints=model.constraints,
+        unique_together=model.unique_together,
+        comment=model.comment,
+        managed=model.managed,
+        options=model.options,
+        previous_name=previous_name,
+    )
+
+
+def _retargeted(field: FieldState, renames: Mapping[ModelKey, ModelKey]) -> FieldState:
+    """Return ``field`` with its relation pointing at the new names of renamed models."""
+    relation = field.relation
+    if relation is None or (relation.to not in renames and relation.through not in renames):
+        return field
+    # Built directly: this runs for every field pointing at a renamed model.
+    through = relation.through
+    moved = Relation(
+        kind=relation.kind,
+        to=renames.get(relation.to, relation.to),
+        on_delete=relation.on_delete,
+        to_field=relation.to_field,
+        through=renames.get(through, through) if through is not None else None,
+        db_table=relation.db_table,
+        constraint_name=relation.constraint_name,
+    )
+    return FieldState(
+        name=field.name,
+        type=field.type,
+        null=field.null,
+        default=field.default,
+        primary_key=field.primary_key,
+        unique=field.unique,
+        db_index=field.db_index,
+        db_column=field.db_column,
+        comment=field.comment,
+        relation=moved,
+        unique_name=field.unique_name,
+        index_name=field.index_name,
+        previous_name=field.previous_name,
+    )
 
 
 def renamed_state(state: ProjectState, pairs: Sequence[tuple[str, str, str]]) -> ProjectState:
@@ -234,13 +312,15 @@ def renamed_state(state: ProjectState, pairs: Sequence[tuple[str, str, str]]) ->
         return state
     renames = {(app, old): (app, new) for app, old, new in pairs}
     touched = set(renames)
+    referrers = state.referrers
     for key in renames:
-        touched.update(state.referrers.get(key, pset()))
+        touched.update(referrers.get(key, ()))
+    before = for_lookups(state.models, len(touched))
     models = state.models.evolver()
     for key in touched:
         models.remove(key)
     for key in sorted(touched):
-        model = _moved(state.models[key], renames)
+        model = _moved(before[key], renames)
         models.set(model.key, model)
     # Every compared field of the state but the models carries over (extensions, views ...);
     # the derived indexes (referrers, tables) are left out, so the new state builds them afresh.
@@ -280,8 +360,10 @@ def rename_fields(
     questions: list[Question] = []
     differing: list[ModelKey] = []
     touched: set[ModelKey] = set()
+    renamed_models = for_lookups(renamed.models, len(compared))
+    new_models = for_lookups(new.models, len(compared))
     for key in compared:
-        before, after = renamed.models[key], new.models[key]
+        before, after = renamed_models[key], new_models[key]
         if before is after or before == after:
             continue
         differing.append(key)

@@ -164,7 +164,8 @@ class RenamePolicy:
 
     def decide_rename(self, question: RenameQuestion, *, ask: bool) -> bool | None:
         """Return the given answer, else the policy's own decision (None leaves it open)."""
-        answer = self.answers.get(question.key)
+        # No answers given is the usual case: skip building the key and the PMap lookup.
+        answer = self.answers.get(question.key) if self.answers else None
         if answer is not None:
             return answer
         return self._decide(question, ask)

@@ -4,7 +4,8 @@ Theory of operation: a removed and an added item (model or field) are a candidat
 when their definitions, apart from the name, are
 
 - *exact*: equal (Django's only kind of candidate); found through a dict keyed on
-  the definition, so n removed and n added items cost O(n), not O(n^2);
+  the definition (fields), or for models on their field names and then compared name
+  by name (``_FieldMap``), so n removed and n added items cost O(n), not O(n^2);
 - *near*: fields of one type family with the same relation (kind, target, through),
   scored by the share of their attributes that are equal; models sharing at least
   half of their fields. Near candidates are scored pairwise, so they are only looked
@@ -229,63 +230,122 @@ def _element_name(element: _Element) -> str:
     return element.name if isinstance(element, FieldState) else element[0]
 
 
-def _field_sets(
+# A model's fields as elements by name. Field names are unique in a model, so two such
+# maps are equal exactly when the sets of their elements are, and comparing them never
+# hashes a field (hashing fifteen fields costs four times building the map). Only a
+# hinted variant can give two different elements one name: it stays a set (``_FieldSet``)
+# and is never an exact candidate (a removed model's names are unique).
+_FieldMap = dict[str, _Element]
+_Variant = tuple[frozenset[str] | None, _FieldMap | _FieldSet]
+
+
+def _with_elements(
+    plain: _FieldMap,
+    special: Sequence[FieldState],
+    hints: Mapping[str, str],
+    model: ModelState | _Fields,
+    renames: Mapping[ModelKey, ModelKey],
+    auto: bool,
+) -> _Variant:
+    """Return ``plain`` plus the elements of ``special``, keyed by name, with its names."""
+    elements = [
+        _element(f, hints.get(f.name, f.name), model.db_table, model.key, renames, auto) for f in special
+    ]
+    found = dict(plain)
+    for element in elements:
+        name = _element_name(element)
+        other = found.setdefault(name, element)
+        if other is not element and other != element:
+            return None, frozenset([*plain.values(), *elements])
+    return frozenset(found), found
+
+
+def _field_maps(
     model: ModelState | _Fields, renames: Mapping[ModelKey, ModelKey], hints: Mapping[str, str]
-) -> tuple[_FieldSet, ...]:
-    """Return the model's fields as a set of elements: join tables following, then kept."""
-    own, table = model.key, model.db_table
-    fields = model.fields
-    following = frozenset(_element(f, hints.get(f.name, f.name), table, own, renames, True) for f in fields)
-    if not any(_is_auto_join(f, table) for f in fields if f.relation is not None):
+) -> tuple[_Variant, ...]:
+    """Return the model's fields as elements by name: join tables following, then kept."""
+    # A plain field without a hint is its own element; only the others go through ``_element``.
+    plain: _FieldMap = {}
+    special: list[FieldState] = []
+    for field in model.fields:
+        if field.relation is not None or field.name in hints:
+            special.append(field)
+        else:
+            plain[field.name] = field
+    if not special:
+        return ((frozenset(plain), plain),)
+    following = _with_elements(plain, special, hints, model, renames, True)
+    if not any(_is_auto_join(f, model.db_table) for f in special if f.relation is not None):
         return (following,)
-    kept = frozenset(_element(f, hints.get(f.name, f.name), table, own, renames, False) for f in fields)
-    return (following, kept)
+    return (following, _with_elements(plain, special, hints, model, renames, False))
+
+
+def _element_set(variant: _Variant) -> _FieldSet:
+    """Return a variant's elements as a set (for near candidates)."""
+    fields = variant[1]
+    return frozenset(fields.values()) if isinstance(fields, dict) else fields
 
 
 @attrs.define
 class SignatureCache:
-    """Field sets of models already computed, kept across the rounds of one rename pass.
+    """Field maps of models already computed, kept across the rounds of one rename pass.
 
-    An added model's sets never change. A removed model's plain fields never change
+    An added model's maps never change. A removed model's plain fields never change
     either; its relational fields change only when a model they point at is renamed, so
-    they are keyed on the new names of its targets.
+    they are keyed on the new names of its targets. What a removed model is split into
+    (plain fields, relational fields, their targets) is computed once, not every round.
     """
 
-    sets: dict[tuple[Any, ...], tuple[_FieldSet, ...]] = attrs.field(factory=dict)
+    maps: dict[tuple[Any, ...], tuple[_Variant, ...]] = attrs.field(factory=dict)
+    parts: dict[ModelKey, tuple[frozenset[str], _FieldMap, _Fields, tuple[ModelKey, ...]]] = attrs.field(
+        factory=dict
+    )
 
-    def old(self, model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> tuple[_FieldSet, ...]:
-        """Return the field sets of a removed model under the renames decided so far."""
-        plain = self.sets.get(("plain", model.key))
-        if plain is None:
-            plain = self.sets[("plain", model.key)] = _field_sets(_only(model, relational=False), {}, {})
-        related = _only(model, relational=True)
-        if not related.fields:
-            return plain
-        targets = tuple(
-            renames.get(t) for _f, r in related.relations() for t in (r.to, r.through) if t is not None
-        )
-        key = ("related", model.key, targets)
-        found = self.sets.get(key)
+    def old(self, model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> tuple[_Variant, ...]:
+        """Return the field maps of a removed model under the renames decided so far."""
+        parts = self.parts.get(model.key)
+        if parts is None:
+            plain_fields: _FieldMap = {}
+            related_fields: list[FieldState] = []
+            for field in model.fields:
+                if field.relation is None:
+                    plain_fields[field.name] = field
+                else:
+                    related_fields.append(field)
+            related = _Fields(model.key, model.db_table, tuple(related_fields))
+            targets = tuple(t for _f, r in related.relations() for t in (r.to, r.through) if t is not None)
+            names = frozenset(field.name for field in model.fields)
+            parts = self.parts[model.key] = (names, plain_fields, related, targets)
+        names, plain_fields, related, targets = parts
+        key = ("related", model.key, tuple([renames.get(t) for t in targets]))
+        found = self.maps.get(key)
         if found is None:
-            found = self.sets[key] = tuple(p | r for r in _field_sets(related, renames, {}) for p in plain)
+            # Without hints, names are unique: every variant of a removed model is a map. Its
+            # relational elements come first: comparing maps follows the left one's order, and
+            # until the models they point at are renamed, those are what differ.
+            found = self.maps[key] = tuple(
+                (names, {**fields, **plain_fields})
+                for _names, fields in _field_maps(related, renames, {})
+                if isinstance(fields, dict)
+            )
         return found
 
-    def new(self, model: ModelState) -> tuple[_FieldSet, ...]:
-        """Return the field sets of an added model, with and without its fields' hints."""
+    def new(self, model: ModelState) -> tuple[_Variant, ...]:
+        """Return the field maps of an added model, with and without its fields' hints."""
         key = ("new", model.key)
-        found = self.sets.get(key)
+        found = self.maps.get(key)
         if found is None:
-            found = _field_sets(model, {}, {})
+            found = _field_maps(model, {}, {})
             hints = {field.name: field.previous_name for field in model.fields if field.previous_name}
             if hints:
-                found += _field_sets(model, {}, hints)
-            self.sets[key] = found
+                found += _field_maps(model, {}, hints)
+            self.maps[key] = found
         return found
 
 
 @attrs.frozen
 class _Fields:
-    """A model's key, table and some of its fields: what ``_field_sets`` reads."""
+    """A model's key, table and some of its fields: what ``_field_maps`` reads."""
 
     key: ModelKey
     db_table: str
@@ -293,11 +353,6 @@ class _Fields:
 
     def relations(self) -> list[tuple[FieldState, Relation]]:
         return [(f, f.relation) for f in self.fields if f.relation is not None]
-
-
-def _only(model: ModelState, *, relational: bool) -> _Fields:
-    chosen = tuple(f for f in model.fields if (f.relation is not None) == relational)
-    return _Fields(model.key, model.db_table, chosen)
 
 
 def model_candidates(
@@ -315,27 +370,37 @@ def model_candidates(
     hint does not spoil one. ``near`` False looks for exact candidates only.
     """
     cache = cache if cache is not None else SignatureCache()
-    old_sets = {model.name: cache.old(model, renames) for model in removed}
-    by_set: dict[_FieldSet, list[str]] = {}
-    for name, variants in old_sets.items():
-        for fields in variants:
-            by_set.setdefault(fields, []).append(name)
+    old_maps = {model.name: cache.old(model, renames) for model in removed}
+    by_names: dict[frozenset[str], list[tuple[str, _FieldMap | _FieldSet]]] = {}
+    for name, variants in old_maps.items():
+        for names, fields in variants:
+            if names is not None:
+                by_names.setdefault(names, []).append((name, fields))
     candidates: list[Candidate] = []
     exact: set[tuple[str, str]] = set()
-    new_sets: dict[str, tuple[_FieldSet, ...]] = {}
+    new_maps: dict[str, tuple[_Variant, ...]] = {}
     for model in added:
-        new_variants = new_sets[model.name] = cache.new(model)
-        for old_name in sorted({name for fields in new_variants for name in by_set.get(fields, ())}):
+        new_variants = new_maps[model.name] = cache.new(model)
+        matched = {
+            old_name
+            for names, fields in new_variants
+            if names is not None
+            for old_name, old_fields in by_names.get(names, ())
+            if old_fields == fields
+        }
+        for old_name in sorted(matched):
             candidates.append(Candidate(old_name, model.name, True, 1.0))
             exact.add((old_name, model.name))
     if not near or len(removed) * len(added) > NEAR_PAIR_LIMIT:
         return candidates
-    for new_name, new_variants in new_sets.items():
+    old_sets = {name: [_element_set(v) for v in variants] for name, variants in old_maps.items()}
+    for new_name, variants in new_maps.items():
+        new_sets = [_element_set(v) for v in variants]
         for old_name, old_variants in old_sets.items():
             if (old_name, new_name) in exact:
                 continue
             old_fields, best = max(
-                ((o, n) for o in old_variants for n in new_variants), key=lambda pair: len(pair[0] & pair[1])
+                ((o, n) for o in old_variants for n in new_sets), key=lambda pair: len(pair[0] & pair[1])
             )
             similarity = len(old_fields & best) / max(len(old_fields), len(best), 1)
             if similarity >= NEAR_THRESHOLD:
@@ -392,11 +457,11 @@ def match_renames(
     found = candidates(left_old, left_new)
     counts: dict[tuple[str, bool, str], int] = {}
     for candidate in found:
-        for side, name in (("old", candidate.old), ("new", candidate.new)):
-            for exact_only in (True, False):
-                if candidate.exact or not exact_only:
-                    slot = (side, exact_only, name)
-                    counts[slot] = counts.get(slot, 0) + 1
+        slots = [("old", False, candidate.old), ("new", False, candidate.new)]
+        if candidate.exact:
+            slots += [("old", True, candidate.old), ("new", True, candidate.new)]
+        for slot in slots:
+            counts[slot] = counts.get(slot, 0) + 1
     open_questions: list[RenameQuestion] = []
     for candidate in sorted(found, key=_rank):
         if candidate.old in taken_old or candidate.new in taken_new:

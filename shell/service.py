@@ -39,6 +39,7 @@ from reinhardt_migrations.pure.errors import (
 )
 from reinhardt_migrations.pure.graph import ZERO, MigrationGraph
 from reinhardt_migrations.pure.migration import Migration, MigrationKey, replay
+from reinhardt_migrations.pure.object_names import check_object_names, shared_object_names
 from reinhardt_migrations.pure.routing import (
     DEFAULT_ALIAS,
     AppOnOtherDatabase,
@@ -289,6 +290,9 @@ class MigrationService:
                 name=name,
             )
             detected = detector.detect()
+            # The database will hold the names the history gave plus the new ones: two
+            # objects sharing one would fail at migrate time, so refuse before writing.
+            check_object_names(replay(detected.migrations, detector.from_state))
             migrations = _trim_to_apps(detected.migrations, app_labels)
             losses = {}
             for loss in detected.destructive:
@@ -472,13 +476,16 @@ class MigrationService:
         conflicts = tuple(sorted(loaded.graph.conflicts().items()))
         if conflicts:
             return CheckResult(conflicts=conflicts)
+        history = self.history_state(loaded)
         detector = MigrationAutodetector(
-            self.history_state(loaded),
+            history,
             self.models_state(),
             NeverRename(),
             leaves=_leaves(loaded.graph, self.config.app_labels),
         )
-        problems: list[str] = []
+        problems: list[str] = [
+            f"In the migrations' state, {shared.describe()}." for shared in shared_object_names(history)
+        ]
         routes = self.config.database_routes
         if not routes.is_single:
             try:

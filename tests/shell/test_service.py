@@ -299,3 +299,47 @@ def test_history_state_replays_every_migration(tmp_path: Path) -> None:
     for migration in (initial, second):
         write_migration(migration, tmp_path / "library" / "migrations")
     assert service.history_state() == replay([initial, second])
+
+
+def test_makemigrations_refuses_an_index_name_another_model_already_has(tmp_path: Path) -> None:
+    from reinhardt_migrations.pure.constraints import IndexState
+    from reinhardt_migrations.pure.errors import DuplicateObjectName
+
+    first = ProjectState.from_models([AUTHOR.with_index(IndexState("by_name", ["name"])), BOOK])
+    service = service_for(tmp_path, first)
+    service.makemigrations()
+    clashing = first.with_model(BOOK.with_index(IndexState("by_name", ["title"])))
+    later = service_for(tmp_path, clashing)
+    with pytest.raises(
+        DuplicateObjectName, match=r"'by_name' of library\.Author is already used by library\.Book"
+    ):
+        later.makemigrations()
+    assert sorted(p.name for p in (tmp_path / "library" / "migrations").glob("*.py")) == ["0001_initial.py"]
+
+
+def test_check_reports_a_name_the_migrations_give_twice(tmp_path: Path) -> None:
+    from reinhardt_migrations.pure.constraints import IndexState
+    from reinhardt_migrations.pure.operations import AddIndex
+    from reinhardt_migrations.shell.writer import write_migration
+
+    folder = tmp_path / "library" / "migrations"
+    initial = Migration("0001_initial", "library", operations=[CreateModel.from_model(AUTHOR)], initial=True)
+    clash = Migration(
+        "0002_clash",
+        "library",
+        [("library", "0001_initial")],
+        [
+            CreateModel(
+                "library", "Index", [FieldState("id", "bigauto", primary_key=True)], db_table="by_name"
+            ),
+            AddIndex("library", "Author", IndexState("by_name", ["name"])),
+        ],
+    )
+    write_migration(initial, folder)
+    write_migration(clash, folder)
+    result = service_for(tmp_path, replay([initial, clash])).check()
+    assert not result.ok
+    assert result.problems == (
+        "In the migrations' state, the name 'by_name' is used by index of library.Author and "
+        "table of library.Index; give each its own name.",
+    )

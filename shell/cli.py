@@ -374,18 +374,36 @@ def sqlmigrate(
     help="Also run every migration forwards, backwards and forwards again on a scratch SQLite "
     "database, comparing it with the migrations' state at each step.",
 )
+@click.option(
+    "--drift",
+    is_flag=True,
+    help="Also compare the live database(s) with the state their applied migrations build, and "
+    "report every table, column, index, constraint or view that differs (reads only).",
+)
+@_database_option
 @_json_option
 @click.pass_context
-def check(ctx: click.Context, reversible: bool, as_json: bool) -> None:
-    """Exit 1 if the migrations are broken, conflict, or miss changes in the models (for CI)."""
+def check(ctx: click.Context, reversible: bool, drift: bool, database: str | None, as_json: bool) -> None:
+    """Exit 1 if the migrations are broken, conflict, or miss changes in the models (for CI).
+
+    Needs no database, unless --drift asks to look at one (--database picks it).
+    """
     state: _State = ctx.ensure_object(_State)
-    with _errors(), state.service() as service:
+    database_url, alias = _url_or_alias(database)
+    with _errors(), state.service(database_url=database_url) as service:
         result = service.check()
         if reversible and not result.conflicts:
             result = attrs.evolve(
                 result,
                 problems=(*result.problems, *service.check_reversible()),
                 reversible_checked=len(service.load().graph),
+            )
+        if drift and not result.conflicts:
+            found = service.drift(alias)
+            result = attrs.evolve(
+                result,
+                problems=(*result.problems, *(f"Drift: {line}" for line in found)),
+                drift_checked=True,
             )
         _echo(format_check_json(result) if as_json else format_check(result, state.style))
     if not result.ok:

@@ -315,6 +315,8 @@ def format_check(result: CheckResult, style: Styler = plain) -> str:
                 f" All {result.reversible_checked} migration(s) ran forwards, backwards and forwards "
                 "again on a scratch SQLite database, matching their state at every step."
             )
+        if result.drift_checked:
+            verdict += " The database matches its applied migrations."
         return style(verdict, "ok")
     lines = []
     for app, leaves in result.conflicts:
@@ -347,5 +349,6 @@ def format_check_json(result: CheckResult) -> str:
             ],
             "problems": list(result.problems),
             "reversible_checked": result.reversible_checked,
+            "drift_checked": result.drift_checked,
         }
     )

@@ -50,7 +50,7 @@ from reinhardt_migrations.pure.views import view_differences
 from reinhardt_migrations.shell.backends import Backend
 from reinhardt_migrations.shell.errors import DatabaseError
 from reinhardt_migrations.shell.executor import import_dotted, run_sql
-from reinhardt_migrations.shell.scratch import Lost, ScratchDatabase
+from reinhardt_migrations.shell.scratch import Lost, ScratchDatabase, database_views
 
 __all__ = [
     "DATABASE_LAWS",
@@ -171,7 +171,8 @@ def all_managed(state: ProjectState, *, without_options: bool = False) -> Projec
     )
 
 
-def _in_any_column_order(schema: DatabaseSchema) -> DatabaseSchema:
+def in_any_column_order(schema: DatabaseSchema) -> DatabaseSchema:
+    """Return ``schema`` with each table's columns sorted by name (servers add columns last)."""
     return DatabaseSchema(
         [attrs.evolve(table, columns=sorted(table.columns, key=lambda c: c.name)) for table in schema.tables]
     )
@@ -234,9 +235,11 @@ def database_differences(
         expected = fold_unique_indexes(expected)  # MySQL keeps unique indexes as unique constraints
     found = schema_from_catalog(backend.catalog(), scratch.dialect)
     if any_column_order:
-        expected, found = _in_any_column_order(expected), _in_any_column_order(found)
+        expected, found = in_any_column_order(expected), in_any_column_order(found)
     lines = list(schema_differences(expected, found))
-    lines += view_differences(state.views, scratch.views(backend), scratch.dialect.name)
+    lines += view_differences(
+        state.views, database_views(backend, scratch.dialect.name), scratch.dialect.name
+    )
     if scratch.is_sqlite:
         lines += [f"row {row!r} breaks a foreign key" for row in backend.query("PRAGMA foreign_key_check")]
     return tuple(lines)

@@ -47,7 +47,7 @@ from reinhardt_migrations.shell.backends import Backend, connect
 from reinhardt_migrations.shell.backends.sqlite import SqliteBackend
 from reinhardt_migrations.shell.errors import DatabaseError
 
-__all__ = ["TEST_DATABASES_VARIABLE", "Lost", "ScratchDatabase", "environment_backends"]
+__all__ = ["TEST_DATABASES_VARIABLE", "Lost", "ScratchDatabase", "database_views", "environment_backends"]
 
 #: Environment variable listing throwaway server databases for the tests (URLs, space separated).
 TEST_DATABASES_VARIABLE = "REINHARDT_TEST_DATABASES"
@@ -56,6 +56,19 @@ TEST_DATABASES_VARIABLE = "REINHARDT_TEST_DATABASES"
 _SCRATCH = "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None
 #: ``(table, column)`` pairs whose values an operation may lose (column None: the whole table).
 Lost = frozenset[tuple[str, str | None]]
+
+
+_VIEWS_QUERY = {
+    "sqlite": "SELECT name, sql FROM sqlite_master WHERE type = 'view'",
+    "postgresql": "SELECT viewname, definition FROM pg_views WHERE schemaname = current_schema()",
+    "mysql": "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS "
+    "WHERE TABLE_SCHEMA = DATABASE()",
+}
+
+
+def database_views(backend: Backend, dialect: str) -> dict[str, str | None]:
+    """Return the views of the database behind ``backend`` by name, with their SQL as it keeps it."""
+    return {str(name): sql for name, sql in backend.query(_VIEWS_QUERY[dialect])}
 
 
 def environment_backends() -> tuple[str, ...]:
@@ -169,13 +182,7 @@ class ScratchDatabase:
 
     def views(self, backend: Backend) -> dict[str, str | None]:
         """Return the database's views by name, with their SQL as the database keeps it."""
-        query = {
-            "sqlite": "SELECT name, sql FROM sqlite_master WHERE type = 'view'",
-            "postgresql": "SELECT viewname, definition FROM pg_views WHERE schemaname = current_schema()",
-            "mysql": "SELECT TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS "
-            "WHERE TABLE_SCHEMA = DATABASE()",
-        }[self.dialect.name]
-        return {str(name): sql for name, sql in backend.query(query)}
+        return database_views(backend, self.dialect.name)
 
     def build(self, backend: Backend, state: ProjectState) -> None:
         """Create the tables and views of ``state``."""

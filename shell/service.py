@@ -498,6 +498,27 @@ class MigrationService:
             return CheckResult(problems=(*problems, str(error)))
         return CheckResult(pending=pending, problems=tuple(problems))
 
+    def drift(self, database: str | None = None) -> tuple[str, ...]:
+        """Return how each live database (or the one named) differs from its applied migrations' state.
+
+        Each line names the database when the project has several. Reads only.
+
+        Raises:
+            ConfigError: ``database`` is not a configured alias.
+            DatabaseError, InvalidDatabaseUrl, MissingDriver: a database cannot be read.
+        """
+        # Drift reuses the laws' schema comparison, loaded only for this command.
+        from reinhardt_migrations.shell.drift import schema_drift
+
+        loaded = self.load()
+        aliases = (self.check_database(database),) if database else self.config.aliases
+        several = len(self.config.aliases) > 1
+        lines: list[str] = []
+        for alias in aliases:
+            found = schema_drift(self.executor(loaded, alias))
+            lines += [f"database {alias!r}: {line}" if several else line for line in found]
+        return tuple(lines)
+
     def check_reversible(self, database_url: str = "sqlite") -> tuple[str, ...]:
         """Return the problems of running every migration forwards, backwards and forwards again.
 

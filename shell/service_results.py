@@ -101,6 +101,8 @@ class CheckResult:
     problems: tuple[str, ...] = ()
     #: How many migrations ``check --reversible`` ran forwards, backwards and forwards again.
     reversible_checked: int | None = None
+    #: Whether ``check --drift`` compared the live database(s) with the applied migrations.
+    drift_checked: bool = False
 
     @property
     def ok(self) -> bool:

@@ -43,8 +43,9 @@ from urllib.parse import quote, unquote, urlsplit
 
 import attrs
 
-from reinhardt_migrations.pure.errors import MigrationError
 from reinhardt_migrations.pure.routing import DEFAULT_ALIAS, DatabaseRoutes, UnknownDatabase
+from reinhardt_migrations.shell.errors import CONFIG_SECTION as SECTION
+from reinhardt_migrations.shell.errors import ConfigError
 
 __all__ = [
     "DEFAULT_DATABASE_URL",
@@ -62,7 +63,6 @@ __all__ = [
     "load_config",
 ]
 
-SECTION = "reinhardt-migrations"
 DEFAULT_DATABASE_URL = "sqlite:///db.sqlite3"
 DEFAULT_RECORDER_TABLE = "reinhardt_migrations"
 ENVIRONMENT_DATABASE_URL = "DATABASE_URL"
@@ -71,18 +71,6 @@ FileFormat = Literal["python", "json"]
 FORMATS: tuple[FileFormat, ...] = ("python", "json")
 
 _KEYS = ("apps", "database_url", "databases", "format", "models", "python_path", "recorder_table", "routes")
-
-
-class ConfigError(MigrationError, ValueError):
-    """The configuration is missing, or a setting in it is wrong; names the file and the key."""
-
-    def __init__(self, problem: str, *, source: Path | None = None, key: str | None = None) -> None:
-        self.problem = problem
-        self.source = source
-        self.key = key
-        where = str(source) if source is not None else "configuration"
-        setting = f" [tool.{SECTION}] {key}" if key else ""
-        super().__init__(f"{where}:{setting}: {problem}")
 
 
 @attrs.frozen

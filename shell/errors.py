@@ -8,6 +8,7 @@ statement; the executor adds the migration and the operation it was running with
 
     MigrationError (pure)
     ├── AmbiguousMigrationName   (LookupError)  a name prefix several migrations of an app start with
+    ├── ConfigError              (ValueError)   the configuration is missing, or a setting in it is wrong
     ├── InvalidDatabaseUrl       (ValueError)   a URL no backend understands
     ├── MissingDriver            (ImportError)  the optional extra is not installed
     ├── DatabaseError                           a statement failed (migration, operation, statement)
@@ -24,13 +25,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from reinhardt_migrations.pure.errors import MigrationError
 
 __all__ = [
+    "CONFIG_SECTION",
     "AmbiguousMigrationName",
     "ChecksumMismatch",
+    "ConfigError",
     "DatabaseError",
     "DatabaseLocked",
     "FakeInitialMismatch",
@@ -44,6 +48,8 @@ __all__ = [
 ]
 
 _SQL_SHOWN = 400
+#: The pyproject.toml table the configuration lives in: ``[tool.reinhardt-migrations]``.
+CONFIG_SECTION = "reinhardt-migrations"
 
 
 def _short_sql(sql: str) -> str:
@@ -284,3 +290,15 @@ class AmbiguousMigrationName(MigrationError, LookupError):
             f"More than one migration of app {app_label!r} starts with {prefix!r}: "
             f"{', '.join(matches)}. Give more of the name."
         )
+
+
+class ConfigError(MigrationError, ValueError):
+    """The configuration is missing, or a setting in it is wrong; names the file and the key."""
+
+    def __init__(self, problem: str, *, source: Path | None = None, key: str | None = None) -> None:
+        self.problem = problem
+        self.source = source
+        self.key = key
+        where = str(source) if source is not None else "configuration"
+        setting = f" [tool.{CONFIG_SECTION}] {key}" if key else ""
+        super().__init__(f"{where}:{setting}: {problem}")

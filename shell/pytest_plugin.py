@@ -11,7 +11,8 @@ until a fixture runs. Tests ask for what they need:
   runs the test once more on that throwaway server database, whose name must contain
   ``test``: it is emptied before and after the test.
 - ``rmig_backends``: ``("sqlite", *those URLs)``, for ``check_operation(backends=...)``.
-- ``rmig_service``: a ``MigrationService`` on that database.
+- ``rmig_service``: a ``MigrationService`` on that database (other configured databases
+  become fresh SQLite files: a test never reaches a configured server).
 - ``migrated_database``: the database's ``Backend`` with every migration applied.
 - ``migrator``: a ``Migrator`` on the empty database, in the spirit of
   django-test-migrations: migrate to a named migration, insert rows through plain SQL or
@@ -118,11 +119,24 @@ def rmig_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterato
 
 
 @pytest.fixture
-def rmig_service(rmig_config: MigrationConfig, rmig_database_url: str) -> Iterator[MigrationService]:
-    """Return a MigrationService on the test's fresh database, closed after the test."""
+def rmig_service(
+    rmig_config: MigrationConfig, rmig_database_url: str, tmp_path: Path
+) -> Iterator[MigrationService]:
+    """Return a MigrationService on the test's fresh database, closed after the test.
+
+    The default database is the test's; every other configured database is replaced by
+    a fresh SQLite file in ``tmp_path``, so a test never touches a configured server.
+    """
+    from reinhardt_migrations.pure.routing import DEFAULT_ALIAS
     from reinhardt_migrations.shell.service import MigrationService
 
-    with MigrationService(rmig_config.with_overrides(database_url=rmig_database_url)) as service:
+    others = {
+        alias: f"sqlite:///{tmp_path / f'rmig-{alias}.sqlite3'}"
+        for alias in rmig_config.aliases
+        if alias != DEFAULT_ALIAS
+    }
+    config = rmig_config.with_overrides(database_url=rmig_database_url, databases=others)
+    with MigrationService(config) as service:
         yield service
 
 

@@ -113,3 +113,26 @@ def test_a_broken_operation_fails_the_law_test_with_a_readable_report(shop: pyte
             "*CREATE VIEW * AS SELECT 1 AS one;",
         ]
     )
+
+
+def test_other_configured_databases_are_replaced_by_fresh_files(shop: pytest.Pytester) -> None:
+    pyproject = shop.path / "pyproject.toml"
+    text = pyproject.read_text(encoding="utf-8")
+    # A second database the tests must never reach: its file would appear in the project.
+    pyproject.write_text(
+        text
+        + '\n[tool.reinhardt-migrations.databases]\nanalytics = "sqlite:///configured-analytics.sqlite3"\n',
+        encoding="utf-8",
+    )
+    shop.makepyfile(
+        test_aliases="""
+        def test_every_database_is_a_fresh_one(rmig_service, tmp_path):
+            urls = dict(rmig_service.config.databases)
+            assert set(urls) == {"default", "analytics"}
+            assert str(tmp_path) in urls["analytics"]
+            rmig_service.migrate()
+            assert rmig_service.backend.has_table("shop_product")
+        """
+    )
+    shop.runpytest_subprocess("-p", "no:cacheprovider", "test_aliases.py").assert_outcomes(passed=1)
+    assert not (shop.path / "configured-analytics.sqlite3").exists()

@@ -37,6 +37,8 @@ from reinhardt_migrations.shell.cli_output import (
     format_progress,
     format_sql,
     format_sql_json,
+    format_squashmigrations,
+    format_squashmigrations_json,
     format_status,
     format_status_json,
     plain,
@@ -252,6 +254,62 @@ def _parse_defaults(values: Sequence[str]) -> dict[tuple[str, str, str], Any]:
         except (ValueError, SyntaxError) as error:
             raise click.BadParameter(f"{text!r} is not a value ({error})", param_hint="--default") from None
     return parsed
+
+
+@cli.command()
+@click.argument("app")
+@click.argument("start", required=False, metavar="[START]")
+@click.argument("end", required=False, metavar="END")
+@click.option("--name", "-n", default=None, help="Name the squash NNNN_NAME instead of NNNN_squashed_END.")
+@click.option("--dry-run", is_flag=True, help="Show the squash and its operations; write nothing.")
+@click.option(
+    "--format",
+    "file_format",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="File format of the squash (default: the configuration's, else python).",
+)
+@click.option(
+    "--no-optimize",
+    "no_optimize",
+    is_flag=True,
+    help="Keep the operations as they are (only elidable ones dropped), without the optimizer.",
+)
+@_json_option
+@click.pass_context
+def squashmigrations(
+    ctx: click.Context,
+    app: str,
+    start: str | None,
+    end: str | None,
+    name: str | None,
+    dry_run: bool,
+    file_format: str | None,
+    no_optimize: bool,
+    as_json: bool,
+) -> None:
+    """Write one migration replacing APP's migrations from START (default: the first) to END.
+
+    START and END are names or unique prefixes (0004). The operations are concatenated,
+    elidable RunSQL/RunCode dropped, and optimized. Keep the old files until every
+    database has applied the squash; then delete them and remove `replaces` from it.
+    """
+    state: _State = ctx.ensure_object(_State)
+    if end is None:
+        # One name is END; START is optional and comes first.
+        start, end = None, start
+    if end is None:
+        raise click.UsageError("Missing argument 'END': the last migration to squash.")
+    with _errors(), state.service(file_format=file_format) as service:
+        result = service.squashmigrations(
+            app, end, start=start, name=name, dry_run=dry_run, optimize=not no_optimize
+        )
+        root = service.config.root
+        _echo(
+            format_squashmigrations_json(result, root)
+            if as_json
+            else format_squashmigrations(result, root, state.style)
+        )
 
 
 @cli.command()

@@ -25,6 +25,7 @@ from reinhardt_migrations.shell.service import (
     CheckResult,
     MakeMigrationsResult,
     SqlResult,
+    SquashMigrationsResult,
     StatusResult,
 )
 
@@ -42,9 +43,12 @@ __all__ = [
     "format_progress",
     "format_sql",
     "format_sql_json",
+    "format_squashmigrations",
+    "format_squashmigrations_json",
     "format_status",
     "format_status_json",
     "plain",
+    "squash_advice",
 ]
 
 Styler = Callable[[str, str], str]
@@ -119,6 +123,73 @@ def format_makemigrations_json(result: MakeMigrationsResult, root: Path) -> str:
             ],
             "written": [_relative(path, root) for path in result.written],
             "open_questions": list(result.open_questions),
+        }
+    )
+
+
+def _squash_range(result: SquashMigrationsResult) -> str:
+    squashed = result.plan.squashed
+    return f"{squashed[0].name} .. {squashed[-1].name}"
+
+
+def squash_advice(result: SquashMigrationsResult) -> str:
+    """Return what to do after a squash: keep the old files until every database applied it."""
+    migration = result.migration
+    return (
+        f"Keep the old migration files until every database has applied the squash (`rmig migrate`; "
+        f"fresh databases apply only {migration.name}). Then delete the files of "
+        f"{migration.app_label} {_squash_range(result)} and remove `replaces` from {migration.name}, "
+        "which makes it a normal migration."
+    )
+
+
+def format_squashmigrations(result: SquashMigrationsResult, root: Path, style: Styler = plain) -> str:
+    """Return what squashmigrations made (or would make): counts, the file, its operations, advice."""
+    plan, migration = result.plan, result.migration
+    app = migration.app_label
+    elided = f", {plan.elided} elidable dropped" if plan.elided else ""
+    optimized = "" if result.optimized else ", not optimized"
+    verb = "would be written" if result.dry_run else "written"
+    lines = [
+        f"Squashing {len(plan.squashed)} migrations of {app!r} ({_squash_range(result)}): "
+        f"{plan.operations_in} operation(s) in, {plan.operations_out} out{elided}{optimized}.",
+        style(f"Squashed migration for {app!r} ({verb}):", "head"),
+        f"  {_relative(result.planned.path, root)}",
+    ]
+    lines.extend(f"    - {operation.describe()}" for operation in migration.operations)
+    if plan.kept_code:
+        lines.append(
+            style(
+                f"Note: the squash keeps {len(plan.kept_code)} RunSQL/RunCode operation(s); they run when a "
+                "fresh database applies it. Mark the ones only existing databases need elidable=True "
+                "before squashing to leave them out.",
+                "warn",
+            )
+        )
+    lines.append(squash_advice(result))
+    return "\n".join(lines)
+
+
+def format_squashmigrations_json(result: SquashMigrationsResult, root: Path) -> str:
+    """Return the squashmigrations result as a JSON document."""
+    plan, migration = result.plan, result.migration
+    return _json(
+        {
+            "app": migration.app_label,
+            "name": migration.name,
+            "path": _relative(result.planned.path, root),
+            "dry_run": result.dry_run,
+            "written": None if result.written is None else _relative(result.written, root),
+            "replaces": [list(key) for key in migration.replaces],
+            "squashed": [migration.name for migration in plan.squashed],
+            "dependencies": [list(key) for key in migration.dependencies],
+            "operations": [operation.describe() for operation in migration.operations],
+            "operations_in": plan.operations_in,
+            "operations_out": plan.operations_out,
+            "elided": plan.elided,
+            "kept_code": len(plan.kept_code),
+            "optimized": result.optimized,
+            "advice": squash_advice(result),
         }
     )
 

@@ -65,7 +65,13 @@ class AppliedMigration:
 
 
 def migration_checksum(migration: Migration) -> str:
-    """Return the hex SHA-256 of the migration's canonical JSON."""
+    """Return the hex SHA-256 of the migration's canonical JSON, ``replaces`` left out.
+
+    Removing ``replaces`` from a squash once its old files are gone is the last step of
+    squashing, not a change to what the migration does, so it must not count as an edit.
+    """
+    if migration.replaces:
+        migration = attrs.evolve(migration, replaces=())
     return hashlib.sha256(migration_to_json(migration).encode("utf-8")).hexdigest()
 
 

@@ -34,6 +34,7 @@ from reinhardt_migrations.pure.autodetector.policy import (
 from reinhardt_migrations.pure.dialects import dialect_for
 from reinhardt_migrations.pure.errors import (
     ConflictingLeaves,
+    GraphError,
     MissingOneOffDefault,
     UnknownMigration,
 )
@@ -46,6 +47,7 @@ from reinhardt_migrations.pure.routing import (
     CrossDatabaseError,
     check_relations,
 )
+from reinhardt_migrations.pure.squash import plan_squash
 from reinhardt_migrations.pure.state import ProjectState
 from reinhardt_migrations.shell.backends import Backend, connect
 from reinhardt_migrations.shell.config import ConfigError, MigrationConfig, load_config
@@ -66,6 +68,7 @@ from reinhardt_migrations.shell.service_results import (
     MakeMigrationsResult,
     PlannedMigration,
     SqlResult,
+    SquashMigrationsResult,
     StatusEntry,
     StatusResult,
 )
@@ -85,6 +88,7 @@ __all__ = [
     "MigrationService",
     "PlannedMigration",
     "SqlResult",
+    "SquashMigrationsResult",
     "StatusEntry",
     "StatusResult",
 ]
@@ -93,7 +97,7 @@ _MAX_MERGE_NAME = 52
 
 
 class MigrationService:
-    """makemigrations, migrate, plan, status, sql and check for one project."""
+    """makemigrations, squashmigrations, migrate, plan, status, sql and check for one project."""
 
     def __init__(
         self,
@@ -349,6 +353,48 @@ class MigrationService:
             return result
         return attrs.evolve(result, written=_write_all(result.migrations, config))
 
+    # -- squashmigrations ------------------------------------------------------------------
+
+    def squashmigrations(
+        self,
+        app_label: str,
+        end: str,
+        *,
+        start: str | None = None,
+        name: str | None = None,
+        dry_run: bool = False,
+        file_format: str | None = None,
+        optimize: bool = True,
+    ) -> SquashMigrationsResult:
+        """Write one migration replacing ``app_label``'s migrations from ``start`` to ``end``.
+
+        ``start`` (default: the app's first) and ``end`` are names or unique prefixes. The
+        old files stay: databases that applied none or all of them use the squash, the
+        others finish the old ones. Needs no database; writes nothing in a dry run.
+
+        Raises:
+            SquashError: the range cannot be squashed (see ``pure.squash.plan_squash``).
+            UnknownMigration, AmbiguousMigrationName: START or END names no single migration.
+            MigrationFileError: the squash's file exists already, or cannot be written.
+            ConfigError: the app is not configured.
+        """
+        config = self.config.with_overrides(format=file_format)
+        folder = config.app(app_label).migrations
+        graph = self.load().graph
+        last = _resolve(graph, app_label, end)[1]
+        first = _resolve(graph, app_label, start)[1] if start is not None else None
+        plan = plan_squash(graph, app_label, first, last, name, optimized=optimize)
+        migration = plan.migration
+        planned = PlannedMigration(
+            migration,
+            folder / migration_file_name(migration, config.format),
+            render_migration(migration, config.format),
+        )
+        result = SquashMigrationsResult(planned, plan, dry_run=dry_run, optimized=optimize)
+        if dry_run:
+            return result
+        return attrs.evolve(result, written=write_migration(migration, folder, config.format))
+
     # -- migrate, plan, status -------------------------------------------------------------
 
     def migrate(
@@ -378,9 +424,30 @@ class MigrationService:
         loaded = self.load()
         loaded.graph.check_conflicts()
         targets = self._targets(loaded.graph, app_label, target)
-        return self.databases(loaded).migrate(
+        result = self.databases(loaded).migrate(
             targets, database=database, fake=fake, fake_initial=fake_initial, progress=progress
         )
+        self._record_finished_squashes(loaded, database)
+        return result
+
+    def _record_finished_squashes(self, loaded: LoadedMigrations, database: str | None) -> None:
+        """Record each squash whose replaced migrations are all applied (Django's check_replacements).
+
+        A database that applied the originals before the squash existed then holds the
+        squash's record too, so it stays applied once its old files and ``replaces`` go.
+        """
+        graph = loaded.graph
+        squashes = [graph.migration(key) for key in graph.nodes if graph.migration(key).replaces]
+        routes = self.config.database_routes
+        for alias in (database,) if database is not None else self.config.aliases:
+            mine = [squash for squash in squashes if routes.is_on(squash.app_label, alias)]
+            if not mine:
+                continue
+            recorder = self.executor(loaded, alias).recorder
+            applied = recorder.applied()
+            for squash in mine:
+                if squash.key not in applied and all(key in applied for key in squash.replaces):
+                    recorder.record_applied(squash)
 
     def plan(
         self, app_label: str | None = None, target: str | None = None, *, database: str | None = None
@@ -415,10 +482,9 @@ class MigrationService:
                 raise AppOnOtherDatabase(app_label, home, database)
             database = home
         loaded = self.load()
+        statuses = _as_resolved(loaded.graph, self.databases(loaded).status(database=database))
         entries = tuple(
-            _entry(status, loaded)
-            for status in self.databases(loaded).status(database=database)
-            if app_label is None or status.key[0] == app_label
+            _entry(status, loaded) for status in statuses if app_label is None or status.key[0] == app_label
         )
         routes = self.config.database_routes
         if app_label is not None:
@@ -613,6 +679,25 @@ def _write_all(planned: Iterable[PlannedMigration], config: MigrationConfig) -> 
             path.unlink(missing_ok=True)
         raise
     return tuple(written)
+
+
+def _as_resolved(graph: MigrationGraph, statuses: Sequence[MigrationStatus]) -> tuple[MigrationStatus, ...]:
+    """Keep the migrations the database's history holds: a squash in use, or the ones it replaces.
+
+    A squash whose replaced migrations are all applied counts as applied (as ``migrate``
+    sees it). A squash that cannot be resolved (its files are missing) leaves the list as it is.
+    """
+    recorded = frozenset(status.key for status in statuses if status.applied)
+    try:
+        seen = graph.resolved(recorded)
+        counted = graph.applied_nodes(recorded)
+    except GraphError:
+        return tuple(statuses)
+    return tuple(
+        status if status.applied or status.key not in counted else attrs.evolve(status, applied=True)
+        for status in statuses
+        if status.key in seen
+    )
 
 
 def _entry(status: MigrationStatus, loaded: LoadedMigrations) -> StatusEntry:

@@ -12,12 +12,14 @@ import attrs
 from reinhardt_migrations.pure.dialects.base import MigrationSQL
 from reinhardt_migrations.pure.migration import Migration, MigrationKey
 from reinhardt_migrations.pure.routing import DEFAULT_ALIAS
+from reinhardt_migrations.pure.squash import SquashPlan
 
 __all__ = [
     "CheckResult",
     "MakeMigrationsResult",
     "PlannedMigration",
     "SqlResult",
+    "SquashMigrationsResult",
     "StatusEntry",
     "StatusResult",
 ]
@@ -52,6 +54,27 @@ class MakeMigrationsResult:
     def data_loss(self) -> tuple[str, ...]:
         """Return the warnings of every migration, in order."""
         return tuple(warning for planned in self.migrations for warning in planned.data_loss)
+
+
+@attrs.frozen
+class SquashMigrationsResult:
+    """What ``squashmigrations`` made (and wrote, unless a dry run): the squash and its counts."""
+
+    planned: PlannedMigration
+    plan: SquashPlan
+    written: Path | None = None
+    dry_run: bool = False
+    optimized: bool = True
+
+    @property
+    def migration(self) -> Migration:
+        """Return the squashed migration."""
+        return self.planned.migration
+
+    @property
+    def replaced(self) -> tuple[MigrationKey, ...]:
+        """Return the keys the squash replaces."""
+        return self.planned.migration.replaces
 
 
 @attrs.frozen

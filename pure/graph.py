@@ -248,6 +248,21 @@ class MigrationGraph:
         """
         return self._resolution(applied, _NOTHING)
 
+    def resolved_for(
+        self, targets: Iterable[MigrationKey] | None, applied: Set[MigrationKey] = _NOTHING
+    ) -> MigrationGraph:
+        """Return the graph ``plan(targets, applied)`` plans on.
+
+        A target inside a squash drops that squash (its migrations are planned one by
+        one), so states along such a plan must be replayed on this graph, not ``resolved``.
+
+        Raises:
+            UnknownMigration: a target does not exist, or a squash cannot be resolved.
+        """
+        if targets is None:
+            return self.resolved(applied)
+        return self._prepare(tuple(targets), applied)[0]
+
     def applied_nodes(self, applied: Set[MigrationKey]) -> frozenset[MigrationKey]:
         """Return the nodes of ``resolved(applied)`` that count as applied.
 
@@ -266,7 +281,9 @@ class MigrationGraph:
         decisions: list[bool] = []
         for squash, replaced in self._replacements.items():
             statuses = [key in applied or key in done for key in replaced]
-            squash_done = squash in applied or all(statuses)
+            # As in Django, a squash is applied exactly when all it replaces are: its own
+            # row may outlive one of them being unapplied through the originals.
+            squash_done = all(statuses)
             use = squash not in drop and (squash_done or not any(statuses))
             if use and squash_done:
                 done.add(squash)
@@ -298,7 +315,8 @@ class MigrationGraph:
         return MigrationGraph._from_parts(graph, migrations)
 
     def _applied_in(self, applied: Set[MigrationKey]) -> frozenset[MigrationKey]:
-        done = {key for key in applied if key in self._migrations}
+        squashes = set(self._squashes)
+        done = {key for key in applied if key in self._migrations and key not in squashes}
         for key in self._squashes:
             if all(old in applied for old in self._migrations[key].replaces):
                 done.add(key)

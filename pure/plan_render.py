@@ -53,15 +53,19 @@ def render_plan(
     recorded: frozenset[MigrationKey],
     *,
     with_sql: bool = True,
+    targets: Sequence[MigrationKey] | None = None,
 ) -> list[RenderedStep]:
     """Render every step of ``plan`` (``with_sql`` False: states only, for a fake run).
+
+    ``targets`` are those the plan was made for: they decide which squashes it uses.
 
     Raises:
         IrreversibleOperation: a backwards step meets an operation that cannot be undone.
         UnsupportedOperation: the dialect cannot express an operation.
     """
-    order = history_order(graph, recorded)
-    applied = set(graph.applied_nodes(recorded))
+    resolved = graph.resolved_for(targets, recorded)
+    order = resolved.nodes
+    applied = set(resolved.applied_nodes(recorded))
     rendered: list[RenderedStep] = []
     state: ProjectState | None = None
     start = 0

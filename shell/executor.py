@@ -204,7 +204,9 @@ class MigrationExecutor:
             InconsistentHistory: an applied migration has an unapplied dependency.
         """
         recorded = frozenset(self.recorder.applied())
-        rendered = render_plan(self.graph, self.dialect, self._plan(targets, recorded), recorded)
+        rendered = render_plan(
+            self.graph, self.dialect, self._plan(targets, recorded), recorded, targets=targets
+        )
         done = set(recorded)
         steps = []
         for item in rendered:
@@ -251,7 +253,12 @@ class MigrationExecutor:
             recorded = frozenset(records)
             # A fake run renders no SQL, so an irreversible migration can be faked backwards.
             rendered = render_plan(
-                self.graph, self.dialect, self._plan(targets, recorded), recorded, with_sql=not fake
+                self.graph,
+                self.dialect,
+                self._plan(targets, recorded),
+                recorded,
+                with_sql=not fake,
+                targets=targets,
             )
             partial = self.progress.read() if self.progress is not None else {}
             reverts = [] if fake else self._reverts(partial, rendered, targets, recorded)

@@ -479,7 +479,8 @@ def test_graph_api_fires_no_io_events() -> None:
         graph = build(*SQUASHED, *SHOP, *ORDERS)
         graph.plan([k("orders.0003_total"), ("shop", ZERO)])
         graph.resolved(frozenset(ks("a.0001"))).leaf_nodes()
-        graph.check_consistent(frozenset(graph.forwards_plan()))
+        # As migrate records it: a squash with the migrations it replaces.
+        graph.check_consistent(frozenset(graph.forwards_plan()) | frozenset(ks("a.0001", "a.0002", "a.0003")))
     finally:
         recording = False
     assert seen == []

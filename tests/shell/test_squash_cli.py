@@ -275,3 +275,22 @@ def test_the_service_returns_the_squash_without_printing(project: Path) -> None:
         written = service.squashmigrations("blog", "0003", start="0002", optimize=False)
         assert written.written == project / "blog" / "migrations" / "0002_squashed_0003_fill.py"
         assert len(written.migration.operations) == 1  # AddField; the elidable RunSQL dropped
+
+
+def test_a_target_inside_an_applied_squash_goes_back_through_its_originals(project: Path) -> None:
+    ok(rmig("squashmigrations", "blog", "0004_post_rating"))
+    ok(rmig("migrate"))
+    # Back to 0003: the squash gives way to its originals, and only 0004 is undone.
+    back = ok(rmig("migrate", "blog", "0003"))
+    assert "Unapplying blog.0004_post_rating... OK" in back.output
+    assert "rating" not in [column[0] for column in schema(project / "db.sqlite3")["blog_post"][0]]
+    ok(rmig("check", "--drift"))
+    # Further back needs 0003's data step undone, which cannot be: refused, nothing run.
+    refused = rmig("migrate", "blog", "0002")
+    assert refused.exit_code == 1
+    assert "blog.0003_fill cannot be reversed" in refused.stderr
+    assert "rating" not in [column[0] for column in schema(project / "db.sqlite3")["blog_post"][0]]
+    # Forwards again: the partly applied squash finishes through its originals.
+    again = ok(rmig("migrate"))
+    assert "Applying blog.0004_post_rating... OK" in again.output
+    ok(rmig("check", "--drift"))

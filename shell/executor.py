@@ -203,6 +203,7 @@ class MigrationExecutor:
             UnsupportedOperation: the dialect cannot express an operation.
             InconsistentHistory: an applied migration has an unapplied dependency.
         """
+        targets = None if targets is None else tuple(targets)
         recorded = frozenset(self.recorder.applied())
         rendered = render_plan(
             self.graph, self.dialect, self._plan(targets, recorded), recorded, targets=targets

@@ -332,6 +332,9 @@ def _allow_root_over_tcp(executor: MySQLExecutor) -> str:
     return str(row[0])
 
 
+_UNKNOWN_THREAD = 1094
+
+
 @pytest.fixture(scope="session")
 def mysql_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Server:
     """The session's MariaDB/MySQL server; skips (or fails, in CI) if it cannot start."""
@@ -372,7 +375,12 @@ def mysql_url(mysql_server: Server, request: pytest.FixtureRequest) -> Iterator[
                 (name,),
             )
             for (connection_id,) in cursor.fetchall():
-                cursor.execute(f"KILL {int(connection_id)}")
+                try:
+                    cursor.execute(f"KILL {int(connection_id)}")
+                except pymysql.err.OperationalError as error:
+                    # 1094: it closed between the SELECT and the KILL, which is what we wanted.
+                    if error.args[0] != _UNKNOWN_THREAD:
+                        raise
             cursor.execute("SET SESSION lock_wait_timeout = 30")
             cursor.execute(f"DROP DATABASE IF EXISTS `{name}`")
     finally:

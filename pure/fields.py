@@ -28,6 +28,8 @@ __all__ = [
 ModelKey = tuple[str, str]
 LiteralValue = None | bool | int | float | str
 
+_set = object.__setattr__
+
 
 def check_identifier(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Refuse names that no database accepts: empty, or holding a NUL character."""
@@ -122,6 +124,11 @@ def as_model_key(value: ModelKey | str) -> ModelKey:
         if not dot or not app or not model or "." in model:
             raise InvalidValue("relation target", f"{value!r} must be written 'app_label.Model'")
         return (app, model)
+    if type(value) is tuple and len(value) == 2:
+        # The usual case, a pair already: checked without building a generator and a copy.
+        app, model = value
+        if isinstance(app, str) and app and isinstance(model, str) and model:
+            return value
     pair = tuple(value)
     if len(pair) != 2 or not all(isinstance(p, str) and p for p in pair):
         raise InvalidValue("relation target", f"{value!r} must be an (app_label, model) pair")
@@ -169,6 +176,30 @@ class Relation:
             raise InvalidValue("Relation.kind", f"{self.kind!r} is not a relation kind")
         if self.kind != "many_to_many" and (self.through or self.db_table):
             raise InvalidValue("Relation", "only many-to-many relations have a join table")
+
+    def with_targets(self, to: ModelKey, through: ModelKey | None) -> Relation:
+        """Return a copy pointing at ``to`` (and ``through``, None exactly when this one's is).
+
+        Only the targets are new, and checked: the rest was checked when this relation was
+        built, so the copy is made directly (renaming models retargets every relation to them).
+
+        Raises:
+            InvalidValue: a target is not an ``(app_label, model)`` pair, or ``through`` is
+                None where this relation's is not (or the other way round).
+        """
+        to = as_model_key(to)
+        if (through is None) != (self.through is None):
+            raise InvalidValue("Relation.through", "a relation keeps or lacks its through model")
+        through = None if through is None else as_model_key(through)
+        relation = object.__new__(Relation)
+        _set(relation, "kind", self.kind)
+        _set(relation, "to", to)
+        _set(relation, "on_delete", self.on_delete)
+        _set(relation, "to_field", self.to_field)
+        _set(relation, "through", through)
+        _set(relation, "db_table", self.db_table)
+        _set(relation, "constraint_name", self.constraint_name)
+        return relation
 
     @property
     def target_label(self) -> str:
@@ -245,6 +276,30 @@ class FieldState:
         if relation is not None and relation.constraint_name is not None:
             relation = attrs.evolve(relation, constraint_name=None)
         return attrs.evolve(self, unique_name=None, index_name=None, relation=relation)
+
+    def with_relation(self, relation: Relation) -> FieldState:
+        """Return a copy with ``relation`` (made directly: the other parts are checked already).
+
+        Raises:
+            InvalidValue: ``relation`` is not a Relation.
+        """
+        if not isinstance(relation, Relation):
+            raise InvalidValue("FieldState.relation", f"{relation!r} is not a Relation")
+        field = object.__new__(FieldState)
+        _set(field, "name", self.name)
+        _set(field, "type", self.type)
+        _set(field, "null", self.null)
+        _set(field, "default", self.default)
+        _set(field, "primary_key", self.primary_key)
+        _set(field, "unique", self.unique)
+        _set(field, "db_index", self.db_index)
+        _set(field, "db_column", self.db_column)
+        _set(field, "comment", self.comment)
+        _set(field, "relation", relation)
+        _set(field, "unique_name", self.unique_name)
+        _set(field, "index_name", self.index_name)
+        _set(field, "previous_name", self.previous_name)
+        return field
 
     def with_name(self, name: str) -> FieldState:
         """Return a copy named ``name`` (the column follows unless ``db_column`` is set)."""

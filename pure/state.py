@@ -52,6 +52,9 @@ def default_table_name(app_label: str, model: str) -> str:
     return f"{app_label}_{model}".lower()
 
 
+_set = object.__setattr__
+
+
 def _default_db_table(instance: ModelState) -> str:
     return default_table_name(instance.app_label, instance.name)
 
@@ -154,6 +157,47 @@ class ModelState:
             )
             object.__setattr__(self, "unique_together", entries)
         _check_model(self)
+
+    def retargeted(
+        self, name: str, db_table: str, fields: tuple[FieldState, ...], previous_name: str | None
+    ) -> ModelState:
+        """Return a copy called ``name`` on ``db_table`` whose fields are ``fields``.
+
+        ``fields`` must be this model's fields, in order, at most with their relations
+        pointing at other models (what renaming models does to a model and to those pointing
+        at it): names, columns and database object names stay, so what was checked and named
+        when this model was built holds, and is not done again.
+
+        Raises:
+            InvalidValue: ``name`` or ``db_table`` is empty or holds a NUL character, or a
+                field is not this model's field of the same place, name and column.
+        """
+        check_identifier(self, _NAME, name)
+        check_identifier(self, _DB_TABLE, db_table)
+        if len(fields) != len(self.fields):
+            raise InvalidValue(f"model {self.label}", "retargeting keeps the fields")
+        for new, old in zip(fields, self.fields, strict=True):
+            if new is not old and (
+                new.name != old.name
+                or new.column != old.column
+                or new.unique_name != old.unique_name
+                or new.index_name != old.index_name
+            ):
+                raise InvalidValue(f"model {self.label}", f"retargeting changes field {old.name!r}")
+        model = object.__new__(ModelState)
+        _set(model, "app_label", self.app_label)
+        _set(model, "name", name)
+        _set(model, "fields", fields)
+        _set(model, "db_table", db_table)
+        _set(model, "indexes", self.indexes)
+        _set(model, "constraints", self.constraints)
+        _set(model, "unique_together", self.unique_together)
+        _set(model, "comment", self.comment)
+        _set(model, "managed", self.managed)
+        _set(model, "options", self.options)
+        _set(model, "previous_name", previous_name)
+        _set(model, "_attrs_cached_hash", None)
+        return model
 
     def _columns(self, fields: Iterable[str]) -> list[str]:
         return [(self.field_or_none(name) or _missing(self, name)).column or name for name in fields]
@@ -316,6 +360,10 @@ class ModelState:
         return users
 
 
+_NAME = attrs.fields(ModelState).name
+_DB_TABLE = attrs.fields(ModelState).db_table
+
+
 def _missing(model: ModelState, name: str) -> FieldState:
     raise UnknownField(model.app_label, model.name, name)
 
@@ -399,8 +447,13 @@ class ProjectState:
                         owner=f"{other[0]}.{other[1]}",
                     )
                 tables[model.db_table] = key
-                for target in model.related_models():
-                    referrers.setdefault(target, set()).add(key)
+                # ``related_models``, inlined: this runs for every model of every state built whole.
+                for field in model.fields:
+                    relation = field.relation
+                    if relation is not None:
+                        referrers.setdefault(relation.to, set()).add(key)
+                        if relation.through is not None:
+                            referrers.setdefault(relation.through, set()).add(key)
             for name, view in sorted(self.views.items()):
                 if view.name != name:
                     raise InvalidValue("ProjectState.views", f"{name!r} holds view {view.name!r}")

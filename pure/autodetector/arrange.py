@@ -213,10 +213,15 @@ def _sorted(count: int, edges: Iterable[tuple[int, int]]) -> list[int] | None:
     This is ``networkx.lexicographical_topological_sort`` with the node numbers as keys, on
     plain lists: the nodes here are small integers, and the general version costs ten times more.
     """
-    successors: list[list[int]] = [[] for _ in range(count)]
+    # Lists only for the steps something waits on (a list per step is a thousand more objects).
+    successors: dict[int, list[int]] = {}
     waiting = [0] * count
     for source, target in edges:
-        successors[source].append(target)
+        later = successors.get(source)
+        if later is None:
+            successors[source] = [target]
+        else:
+            later.append(target)
         waiting[target] += 1
     ready = [number for number in range(count) if not waiting[number]]
     heapq.heapify(ready)
@@ -224,7 +229,7 @@ def _sorted(count: int, edges: Iterable[tuple[int, int]]) -> list[int] | None:
     while ready:
         number = heapq.heappop(ready)
         order.append(number)
-        for successor in successors[number]:
+        for successor in successors.get(number, ()):
             waiting[successor] -= 1
             if not waiting[successor]:
                 heapq.heappush(ready, successor)
@@ -240,7 +245,7 @@ def order_steps(
         UnorderableChanges: the steps need each other in a cycle.
     """
     hard, soft = _edges(steps, providers if providers is not None else _providers(steps))
-    edges = hard | soft
+    edges = hard | soft if soft else hard
     order = _sorted(len(steps), edges)
     if order is None:
         edges = hard
@@ -284,15 +289,23 @@ def _cut(
 ) -> list[_Cut]:
     # Each step's predecessors in its own app, and (a set, for the subset test in ``take``)
     # in other apps.
-    inside: list[list[int]] = []
+    # Steps without such predecessors share one empty value: fewer objects for the collector.
+    inside: list[Sequence[int]] = []
     outside: list[frozenset[int]] = []
     nothing: frozenset[int] = frozenset()
-    for number, step in enumerate(steps):
+    none: tuple[int, ...] = ()
+    apps = [step.app_label for step in steps]
+    for number, app in enumerate(apps):
+        before = predecessors[number]
+        if not before:
+            inside.append(none)
+            outside.append(nothing)
+            continue
         own: list[int] = []
         other: list[int] = []
-        for p in predecessors[number]:
-            (own if steps[p].app_label == step.app_label else other).append(p)
-        inside.append(own)
+        for p in before:
+            (own if apps[p] == app else other).append(p)
+        inside.append(own or none)
         outside.append(frozenset(other) if other else nothing)
     pending: dict[str, list[int]] = {}
     for number in order:
@@ -328,8 +341,9 @@ def _cut(
             position = made.get(app, 0)
             made[app] = position + 1
             after = {placed[p] for n in taken for p in outside[n]}
+            spot = (app, position)
             for number in taken:
-                placed[number] = (app, position)
+                placed[number] = spot
             leaf_apps = _history_apps([steps[n] for n in taken], provided)
             cuts.append(_Cut(app, position, tuple(taken), frozenset(after), leaf_apps))
             if rest:
@@ -364,14 +378,15 @@ def _reattached(
     numbers: Sequence[int],
     steps: Sequence[Step],
     predecessors: Sequence[set[int]],
-    where: Mapping[int, tuple[int, int]],
+    where: Sequence[int],
 ) -> tuple[Operation, ...]:
     """Return the operations of one migration, deferred fields put back into their CreateModel.
 
     A field was deferred because its target might not exist yet; when the cut put the
     target before the CreateModel anyway (an earlier migration, or earlier in this one),
     the AddField goes back into the CreateModel. Fields go back in order and stop at the
-    first that cannot, so the model keeps its field order.
+    first that cannot, so the model keeps its field order. ``where`` numbers each step by
+    its place in the migrations, cut after cut.
     """
     operations: list[Operation | None] = [steps[n].operation for n in numbers]
     merged: set[int] = set()
@@ -428,9 +443,15 @@ def _may_reduce(operations: Sequence[Operation]) -> bool:
             present = attributes[kind] = tuple(a for a in _NAMING_ATTRIBUTES if hasattr(operation, a))
         names: Iterable[object]
         if len(present) == 1:
-            names = (getattr(operation, present[0], None),)
-        else:
-            names = {getattr(operation, attribute, None) for attribute in present}
+            # One name (CreateModel, AddField ...): checked without a collection of names.
+            name = getattr(operation, present[0], None)
+            if isinstance(name, str):
+                key = (app, name.lower())
+                if key in seen:
+                    return True
+                seen.add(key)
+            continue
+        names = {getattr(operation, attribute, None) for attribute in present}
         for name in names:
             if isinstance(name, str):
                 key = (app, name.lower())
@@ -488,7 +509,10 @@ def arrange(
     providers = _providers(steps)
     order, predecessors = order_steps(steps, providers)
     cuts = _cut(steps, order, predecessors, providers)
-    where = {n: (number, position) for number, cut in enumerate(cuts) for position, n in enumerate(cut.steps)}
+    # Each step's place in the migrations, cut after cut, as one number (no pair per step).
+    where = [0] * len(steps)
+    for place, number in enumerate(n for cut in cuts for n in cut.steps):
+        where[number] = place
     names: dict[tuple[str, int], str] = {}
     bodies: list[tuple[_Cut, tuple[Operation, ...], bool]] = []
     for cut in cuts:

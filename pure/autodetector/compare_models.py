@@ -51,6 +51,7 @@ from reinhardt_migrations.pure.autodetector.steps import (
     unref_res,
     unused_res,
 )
+from reinhardt_migrations.pure.constraints import ConstraintState, IndexState
 from reinhardt_migrations.pure.fields import FieldState, ModelKey
 from reinhardt_migrations.pure.operations import (
     AddConstraint,
@@ -69,7 +70,7 @@ from reinhardt_migrations.pure.operations import (
     RenameIndex,
     RenameModel,
 )
-from reinhardt_migrations.pure.state import ModelState, default_table_name
+from reinhardt_migrations.pure.state import ModelState
 
 __all__ = [
     "compare_model",
@@ -116,10 +117,17 @@ def _relations(
     """Return, per model, its relational fields that point at other models of ``models``."""
     found: dict[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]] = {}
     for key, model in models.items():
-        pointing = []
+        pointing: list[tuple[str, tuple[ModelKey, ...]]] = []
         for field in model.fields:
-            if field.relation is not None:
-                targets = tuple(t for t in _targets(field) if t in models and t != key)
+            relation = field.relation
+            if relation is None:
+                continue
+            if relation.through is None:
+                # ``_targets`` inlined for the usual one target: this runs for every field created.
+                if relation.to in models and relation.to != key:
+                    pointing.append((field.name, (relation.to,)))
+            else:
+                targets = tuple(t for t in (relation.to, relation.through) if t in models and t != key)
                 if targets:
                     pointing.append((field.name, targets))
         found[key] = pointing
@@ -130,10 +138,13 @@ def _graph(
     relations: Mapping[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]],
 ) -> dict[ModelKey, list[ModelKey]]:
     """Return, per model, the other models its relations point at."""
-    return {
-        key: sorted({t for _name, targets in pointing for t in targets})
-        for key, pointing in relations.items()
-    }
+    graph: dict[ModelKey, list[ModelKey]] = {}
+    for key, pointing in relations.items():
+        if len(pointing) == 1 and len(pointing[0][1]) == 1:
+            graph[key] = [pointing[0][1][0]]
+        else:
+            graph[key] = sorted({t for _name, targets in pointing for t in targets})
+    return graph
 
 
 def _split_tail(items: Sequence[_T], is_deferred: Callable[[_T], bool]) -> tuple[Sequence[_T], Sequence[_T]]:
@@ -148,13 +159,15 @@ def _split_tail(items: Sequence[_T], is_deferred: Callable[[_T], bool]) -> tuple
 
 def _cyclic_apps(relations: Mapping[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]]) -> dict[str, int]:
     """Return, for each app in a cycle of apps (through created models), the number of its cycle."""
-    graph: dict[ModelKey, set[ModelKey]] = {}
+    pointed: dict[str, set[str]] = {}
     for (app, _model), pointing in relations.items():
-        other_apps = graph.setdefault(("", app), set())
+        other_apps = pointed.setdefault(app, set())
         for _name, targets in pointing:
             for target in targets:
                 if target[0] != app:
-                    other_apps.add(("", target[0]))
+                    other_apps.add(target[0])
+    # Keyed like the models graphs that ``cycles`` takes (the components come out sorted).
+    graph = {("", app): {("", other) for other in others} for app, others in pointed.items()}
     return {app: number for number, component in enumerate(cycles(graph)) for _blank, app in component}
 
 
@@ -202,11 +215,20 @@ def deferred_fields(created: Mapping[ModelKey, ModelState]) -> dict[ModelKey, fr
     kept: dict[ModelKey, list[tuple[str, tuple[ModelKey, ...]]]] = {}
     for key, pointing in relations.items():
         cycle = app_cycle.get(key[0])
+        if cycle is None or not pointing:
+            kept[key] = pointing
+            continue
         staying = []
+        app = key[0]
         for name, targets in pointing:
             # Apps of a cycle are cut in label order, so a relation to an app sorting after
             # this one waits; one to an app before it is met when this app's models come.
-            if cycle is not None and any(t[0] > key[0] and app_cycle.get(t[0]) == cycle for t in targets):
+            if len(targets) == 1:
+                target_app = targets[0][0]
+                waiting = target_app > app and app_cycle.get(target_app) == cycle
+            else:
+                waiting = any(t[0] > app and app_cycle.get(t[0]) == cycle for t in targets)
+            if waiting:
                 waits.setdefault(key, set()).add(name)
             else:
                 staying.append((name, targets))
@@ -220,8 +242,10 @@ def deferred_fields(created: Mapping[ModelKey, ModelState]) -> dict[ModelKey, fr
     deferred: dict[ModelKey, frozenset[str]] = {}
     for key, names in waits.items():
         fields = created[key].fields
-        first = next(position for position, field in enumerate(fields) if field.name in names)
-        deferred[key] = frozenset(field.name for field in fields[first:])
+        first = 0
+        while fields[first].name not in names:
+            first += 1
+        deferred[key] = frozenset([field.name for field in fields[first:]])
     return deferred
 
 
@@ -235,35 +259,37 @@ def create_model_steps(
     ``tables`` maps the table names held before the change to their models.
     """
     key, app = model.key, model.app_label
-    needs = _claim(model.db_table, key, tables or {})
-    if not deferred:
-        for field in model.fields:
-            if field.relation is not None:
-                needs += relation_needs(field, key)
-        return Step(app, CreateModel.from_model(model), needs=needs, provides=[model_res(key)]), []
-    fields, late_fields = _split_tail(model.fields, lambda f: f.name in deferred)
-    late_names = {f.name for f in late_fields}
-    indexes, late_indexes = _split_tail(model.indexes, lambda i: bool(late_names & set(i.field_names)))
-    constraints, late_constraints = _split_tail(model.constraints, lambda c: bool(late_names & set(c.fields)))
-    together = [e for e in model.unique_together if not late_names & set(e.fields)]
-    # Build the trimmed operation directly: a trimmed ModelState would be validated again,
-    # and evolving a whole CreateModel runs its constructor twice, for nothing.
-    operation = CreateModel(
-        app_label=app,
-        name=model.name,
-        fields=fields,
-        db_table=None if model.db_table == default_table_name(app, model.name) else model.db_table,
-        indexes=indexes,
-        constraints=constraints,
-        unique_together=[entry.fields for entry in together],
-        comment=model.comment,
-        managed=model.managed,
-        options=model.options,
-    )
-    for field in fields:
+    needs = _claim(model.db_table, key, tables) if tables else []
+    fields = model.fields
+    cut = len(fields)
+    if deferred:
+        for position, field in enumerate(fields):
+            if field.name in deferred:
+                cut = position
+                break
+    for field in fields[:cut] if cut < len(fields) else fields:
         if field.relation is not None:
             needs += relation_needs(field, key)
-    create = Step(app, operation, needs=needs, provides=[model_res(key)])
+    provides = frozenset([model_res(key)])
+    if cut == len(fields):
+        return Step(app, CreateModel.from_model(model), needs=frozenset(needs), provides=provides), []
+    late_fields = fields[cut:]
+    late_names = {f.name for f in late_fields}
+    # Most models have no indexes or constraints: nothing to split then.
+    indexes: Sequence[IndexState] = model.indexes
+    late_indexes: Sequence[IndexState] = ()
+    if indexes:
+        indexes, late_indexes = _split_tail(indexes, lambda i: bool(late_names & set(i.field_names)))
+    constraints: Sequence[ConstraintState] = model.constraints
+    late_constraints: Sequence[ConstraintState] = ()
+    if constraints:
+        constraints, late_constraints = _split_tail(constraints, lambda c: bool(late_names & set(c.fields)))
+    together = model.unique_together
+    if together:
+        together = tuple(e for e in together if not late_names & set(e.fields))
+    # The trimmed operation from the model's parts: a trimmed ModelState would be validated again.
+    operation = CreateModel.from_model_part(model, fields[:cut], tuple(indexes), tuple(constraints), together)
+    create = Step(app, operation, needs=frozenset(needs), provides=provides)
     additions = [add_field_step(model, field, None)[0] for field in late_fields]
     steps = chained([step for step in additions if step is not None], ("field", *key))
     if late_indexes:

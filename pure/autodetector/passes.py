@@ -39,7 +39,7 @@ from reinhardt_migrations.pure.autodetector.renames import (
     model_candidates,
 )
 from reinhardt_migrations.pure.autodetector.steps import Step
-from reinhardt_migrations.pure.fields import Default, FieldState, ModelKey, Relation
+from reinhardt_migrations.pure.fields import Default, FieldState, ModelKey
 from reinhardt_migrations.pure.operations import RenameField
 from reinhardt_migrations.pure.state import ModelState, ProjectState, default_table_name
 
@@ -235,8 +235,9 @@ def _moved(model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> ModelStat
     """Return ``model`` as RenameModel leaves it: renamed if it is, its relations retargeted.
 
     A default table name follows the new model name; an explicit one stays. The values are
-    built with their constructors, not ``attrs.evolve`` (which costs twice as much, and this
-    runs for every renamed model and every model pointing at one).
+    built directly, not with ``attrs.evolve`` (which costs twice as much, and this runs for
+    every renamed model and every model pointing at one); ``retargeted`` does not check the
+    model's parts again, as only relation targets change.
     """
     fields = model.fields
     retargeted: list[FieldState] | None = None
@@ -256,19 +257,7 @@ def _moved(model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> ModelStat
             table = default_table_name(model.app_label, name)
     elif fields is model.fields:
         return model
-    return ModelState(
-        app_label=model.app_label,
-        name=name,
-        fields=fields,
-        db_table=table,
-        indexes=model.indexes,
-        constraints=model.constraints,
-        unique_together=model.unique_together,
-        comment=model.comment,
-        managed=model.managed,
-        options=model.options,
-        previous_name=previous_name,
-    )
+    return model.retargeted(name, table, fields, previous_name)
 
 
 def _retargeted(field: FieldState, renames: Mapping[ModelKey, ModelKey]) -> FieldState:
@@ -276,32 +265,13 @@ def _retargeted(field: FieldState, renames: Mapping[ModelKey, ModelKey]) -> Fiel
     relation = field.relation
     if relation is None or (relation.to not in renames and relation.through not in renames):
         return field
-    # Built directly: this runs for every field pointing at a renamed model.
+    # Made directly (``with_targets``, ``with_relation``): this runs for every field pointing at
+    # a renamed model.
     through = relation.through
-    moved = Relation(
-        kind=relation.kind,
-        to=renames.get(relation.to, relation.to),
-        on_delete=relation.on_delete,
-        to_field=relation.to_field,
-        through=renames.get(through, through) if through is not None else None,
-        db_table=relation.db_table,
-        constraint_name=relation.constraint_name,
+    moved = relation.with_targets(
+        renames.get(relation.to, relation.to), renames.get(through, through) if through is not None else None
     )
-    return FieldState(
-        name=field.name,
-        type=field.type,
-        null=field.null,
-        default=field.default,
-        primary_key=field.primary_key,
-        unique=field.unique,
-        db_index=field.db_index,
-        db_column=field.db_column,
-        comment=field.comment,
-        relation=moved,
-        unique_name=field.unique_name,
-        index_name=field.index_name,
-        previous_name=field.previous_name,
-    )
+    return field.with_relation(moved)
 
 
 def renamed_state(state: ProjectState, pairs: Sequence[tuple[str, str, str]]) -> ProjectState:

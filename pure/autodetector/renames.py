@@ -237,20 +237,22 @@ def _element_name(element: _Element) -> str:
 # and is never an exact candidate (a removed model's names are unique).
 _FieldMap = dict[str, _Element]
 _Variant = tuple[frozenset[str] | None, _FieldMap | _FieldSet]
+# What a removed model is split into once: its names, plain fields by name, relational
+# fields, the models they point at, and whether one has an automatic join table.
+_Parts = tuple[frozenset[str], _FieldMap, tuple[FieldState, ...], tuple[ModelKey, ...], bool]
 
 
 def _with_elements(
     plain: _FieldMap,
     special: Sequence[FieldState],
     hints: Mapping[str, str],
-    model: ModelState | _Fields,
+    model: ModelState,
     renames: Mapping[ModelKey, ModelKey],
     auto: bool,
 ) -> _Variant:
     """Return ``plain`` plus the elements of ``special``, keyed by name, with its names."""
-    elements = [
-        _element(f, hints.get(f.name, f.name), model.db_table, model.key, renames, auto) for f in special
-    ]
+    table, own = model.db_table, model.key
+    elements = [_element(f, hints.get(f.name, f.name), table, own, renames, auto) for f in special]
     found = dict(plain)
     for element in elements:
         name = _element_name(element)
@@ -261,7 +263,7 @@ def _with_elements(
 
 
 def _field_maps(
-    model: ModelState | _Fields, renames: Mapping[ModelKey, ModelKey], hints: Mapping[str, str]
+    model: ModelState, renames: Mapping[ModelKey, ModelKey], hints: Mapping[str, str]
 ) -> tuple[_Variant, ...]:
     """Return the model's fields as elements by name: join tables following, then kept."""
     # A plain field without a hint is its own element; only the others go through ``_element``.
@@ -297,37 +299,47 @@ class SignatureCache:
     """
 
     maps: dict[tuple[Any, ...], tuple[_Variant, ...]] = attrs.field(factory=dict)
-    parts: dict[ModelKey, tuple[frozenset[str], _FieldMap, _Fields, tuple[ModelKey, ...]]] = attrs.field(
-        factory=dict
-    )
+    parts: dict[ModelKey, _Parts] = attrs.field(factory=dict)
 
     def old(self, model: ModelState, renames: Mapping[ModelKey, ModelKey]) -> tuple[_Variant, ...]:
         """Return the field maps of a removed model under the renames decided so far."""
         parts = self.parts.get(model.key)
         if parts is None:
             plain_fields: _FieldMap = {}
-            related_fields: list[FieldState] = []
+            relational: list[FieldState] = []
             for field in model.fields:
                 if field.relation is None:
                     plain_fields[field.name] = field
                 else:
-                    related_fields.append(field)
-            related = _Fields(model.key, model.db_table, tuple(related_fields))
-            targets = tuple(t for _f, r in related.relations() for t in (r.to, r.through) if t is not None)
+                    relational.append(field)
+            targets = tuple(
+                target
+                for field in relational
+                if field.relation is not None
+                for target in (field.relation.to, field.relation.through)
+                if target is not None
+            )
             names = frozenset(field.name for field in model.fields)
-            parts = self.parts[model.key] = (names, plain_fields, related, targets)
-        names, plain_fields, related, targets = parts
+            kept = any(_is_auto_join(field, model.db_table) for field in relational)
+            parts = self.parts[model.key] = (names, plain_fields, tuple(relational), targets, kept)
+        names, plain_fields, related_fields, targets, kept = parts
         key = ("related", model.key, tuple([renames.get(t) for t in targets]))
         found = self.maps.get(key)
         if found is None:
-            # Without hints, names are unique: every variant of a removed model is a map. Its
-            # relational elements come first: comparing maps follows the left one's order, and
-            # until the models they point at are renamed, those are what differ.
-            found = self.maps[key] = tuple(
-                (names, {**fields, **plain_fields})
-                for _names, fields in _field_maps(related, renames, {})
-                if isinstance(fields, dict)
-            )
+            # Without hints, names are unique: every variant of a removed model is a map (what
+            # ``_field_maps`` gives, built here without its checks). Its relational elements come
+            # first: comparing maps follows the left one's order, and until the models they point
+            # at are renamed, those are what differ.
+            table, own = model.db_table, model.key
+            variants: list[_Variant] = []
+            for auto in (True, False) if kept else (True,):
+                fields: _FieldMap = {
+                    field.name: _element(field, field.name, table, own, renames, auto)
+                    for field in related_fields
+                }
+                fields.update(plain_fields)
+                variants.append((names, fields))
+            found = self.maps[key] = tuple(variants)
         return found
 
     def new(self, model: ModelState) -> tuple[_Variant, ...]:
@@ -341,18 +353,6 @@ class SignatureCache:
                 found += _field_maps(model, {}, hints)
             self.maps[key] = found
         return found
-
-
-@attrs.frozen
-class _Fields:
-    """A model's key, table and some of its fields: what ``_field_maps`` reads."""
-
-    key: ModelKey
-    db_table: str
-    fields: tuple[FieldState, ...]
-
-    def relations(self) -> list[tuple[FieldState, Relation]]:
-        return [(f, f.relation) for f in self.fields if f.relation is not None]
 
 
 def model_candidates(

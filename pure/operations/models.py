@@ -33,6 +33,9 @@ def _together(value: Iterable[Iterable[str]]) -> tuple[tuple[str, ...], ...]:
     return tuple(sorted(tuple(entry) for entry in value))
 
 
+_set = object.__setattr__
+
+
 @attrs.frozen
 class CreateModel(BaseOperation):
     """Create a model and its table."""
@@ -52,20 +55,41 @@ class CreateModel(BaseOperation):
     @classmethod
     def from_model(cls, model: ModelState) -> CreateModel:
         """Return the operation that creates ``model`` as it is."""
-        return cls(
-            app_label=model.app_label,
-            name=model.name,
-            fields=model.fields,
-            db_table=None
-            if model.db_table == default_table_name(model.app_label, model.name)
-            else model.db_table,
-            indexes=model.indexes,
-            constraints=model.constraints,
-            unique_together=[entry.fields for entry in model.unique_together],
-            comment=model.comment,
-            managed=model.managed,
-            options=model.options,
+        return cls.from_model_part(
+            model, model.fields, model.indexes, model.constraints, model.unique_together
         )
+
+    @classmethod
+    def from_model_part(
+        cls,
+        model: ModelState,
+        fields: tuple[FieldState, ...],
+        indexes: tuple[IndexState, ...],
+        constraints: tuple[ConstraintState, ...],
+        unique_together: tuple[UniqueTogether, ...],
+    ) -> CreateModel:
+        """Return the operation that creates ``model`` with only the given parts of it, in its order.
+
+        The parts come from the valid ``model``, already converted and checked, so the value is
+        set directly, as the constructor would set it, without running its converters and
+        validators again (the autodetector builds one for every model a first migration creates).
+        """
+        operation = object.__new__(cls)
+        app_label, name = model.app_label, model.name
+        _set(operation, "app_label", app_label)
+        _set(operation, "name", name)
+        _set(operation, "fields", fields)
+        table = model.db_table
+        _set(operation, "db_table", None if table == default_table_name(app_label, name) else table)
+        _set(operation, "indexes", indexes)
+        _set(operation, "constraints", constraints)
+        # A model keeps its entries sorted by their fields: ``_together`` would give this order.
+        together = tuple([entry.fields for entry in unique_together]) if unique_together else ()
+        _set(operation, "unique_together", together)
+        _set(operation, "comment", model.comment)
+        _set(operation, "managed", model.managed)
+        _set(operation, "options", model.options)
+        return operation
 
     def model_state(self) -> ModelState:
         """Return the model this operation creates."""

@@ -106,6 +106,18 @@ def _alterable(old: FieldState, new: FieldState, context: DiffContext) -> bool:
     return not (moved and (old.is_many_to_many or context.split_relation_changes))
 
 
+def replaced_fields(old: ModelState, new: ModelState, context: DiffContext) -> set[str]:
+    """Return the names of fields in both models that change by RemoveField plus AddField."""
+    old_by_name = {field.name: field for field in old.fields}
+    return {
+        field.name
+        for field in new.fields
+        if (before := old_by_name.get(field.name)) is not None
+        and before != field
+        and not _alterable(before, field, context)
+    }
+
+
 def _released(old: FieldState, new: FieldState, own: tuple[str, str]) -> list[Resource]:
     if old.relation == new.relation:
         return []

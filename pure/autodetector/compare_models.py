@@ -24,11 +24,14 @@ import heapq
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence, Set
 from typing import TypeVar
 
+import attrs
+
 from reinhardt_migrations.pure.autodetector.arrange import cycles
 from reinhardt_migrations.pure.autodetector.compare_fields import (
     add_field_step,
     compare_fields,
     remove_field_step,
+    replaced_fields,
 )
 from reinhardt_migrations.pure.autodetector.compare_indexes import (
     add_constraint_step,
@@ -301,23 +304,39 @@ def create_model_steps(
     return create, steps
 
 
-def _detach(model: ModelState, names: set[str]) -> list[Step]:
-    """Return steps removing fields ``names`` of a model about to be deleted, users first."""
+def _release_users(model: ModelState, names: set[str]) -> tuple[list[Step], ModelState]:
+    """Return steps removing the indexes, constraints and unique_together entries that use
+    fields ``names``, and the model without them."""
     key, app = model.key, model.app_label
     steps: list[Step] = []
+    indexes, constraints = [], []
     for index in model.indexes:
         if names & set(index.field_names):
             provides = [free_object_res(key, index.name)] + [unused_res(key, f) for f in index.field_names]
             steps.append(Step(app, RemoveIndex(app, model.name, index.name), provides=provides))
+        else:
+            indexes.append(index)
     for constraint in model.constraints:
         if names & set(constraint.fields):
             provides = [free_object_res(key, constraint.name)]
             provides += [unused_res(key, f) for f in constraint.fields]
             steps.append(Step(app, RemoveConstraint(app, model.name, constraint.name), provides=provides))
+        else:
+            constraints.append(constraint)
     kept = [entry.fields for entry in model.unique_together if not names & set(entry.fields)]
+    released = model
     if len(kept) != len(model.unique_together):
+        released = model.with_unique_together(kept)
         previous = [entry.fields for entry in model.unique_together]
-        steps.append(unique_together_step(model.with_unique_together(kept), previous))
+        steps.append(unique_together_step(released, previous))
+    if len(indexes) != len(model.indexes) or len(constraints) != len(model.constraints):
+        released = attrs.evolve(released, indexes=indexes, constraints=constraints)
+    return steps, released
+
+
+def _detach(model: ModelState, names: set[str]) -> list[Step]:
+    """Return steps removing fields ``names`` of a model about to be deleted, users first."""
+    steps, _released = _release_users(model, names)
     steps += [remove_field_step(model, field) for field in model.fields if field.name in names]
     return steps
 
@@ -402,8 +421,15 @@ _APPENDED: tuple[tuple[type, str], ...] = (
 def compare_model(old: ModelState, new: ModelState, context: DiffContext) -> Diff:
     """Return the steps turning ``old`` (renames applied) into ``new``: table, options, parts."""
     fields = compare_fields(old, new, context)
+    releases: list[Step] = []
+    replaced = replaced_fields(old, new, context)
+    if replaced:
+        # A field removed and added again takes its indexes and constraints with it:
+        # they go before the RemoveField and come back (as new's) after the AddField.
+        releases, old = _release_users(old, replaced)
     steps = [
         *compare_options(old, new, context.tables),
+        *releases,
         *compare_indexes(old, new),
         *compare_constraints(old, new),
         *compare_unique_together(old, new),

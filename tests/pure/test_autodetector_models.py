@@ -230,6 +230,36 @@ def test_a_table_freed_by_one_model_can_be_taken_by_another() -> None:
     assert replay(result.migrations, before) == after
 
 
+def test_a_relation_moved_to_the_model_taking_the_freed_table_takes_its_indexes_along() -> None:
+    from reinhardt_migrations.pure.constraints import ConstraintState, IndexState
+    from reinhardt_migrations.pure.operations import AddIndex, RemoveIndex
+
+    # New takes Old's table, so Old must go first; Post.owner must leave Old before that and
+    # can only point at New once New exists: the relation is removed and added again, and
+    # the index, the unique constraint and the unique_together entry over it with it.
+    def post(target: str) -> ModelState:
+        return _model(
+            "blog",
+            "Post",
+            FieldState("slug", "varchar(20)"),
+            _fk("owner", target, null=True),
+            indexes=[IndexState("post_owner", ["id", "owner"])],
+            constraints=[ConstraintState.unique_on("one_slug_per_owner", ["owner", "slug"])],
+            unique_together=[("owner", "id")],
+        )
+
+    before = _state(_model("blog", "Old", db_table="shared"), post("blog.Old"))
+    after = _state(
+        _model("blog", "New", FieldState("x", "integer", null=True), db_table="shared"), post("blog.New")
+    )
+    result = autodetect(before, after, NeverRename())
+    assert replay(result.migrations, before) == after
+    assert _position(result, RemoveIndex, name="post_owner") < _position(result, RemoveField, name="owner")
+    operations = list(enumerate(result.operations))
+    added = next(n for n, op in operations if isinstance(op, AddField) and op.field.name == "owner")
+    assert added < _position(result, AddIndex, model_name="Post")
+
+
 @pytest.mark.parametrize(
     "options",
     [{"comment": "People who write"}, {"managed": False}, {"options": {"engine": "InnoDB"}}],
